@@ -1,0 +1,751 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Parsing a host topology (topology.h).  Every object is walked key by
+ * key: a key the schema does not name is an error, so a misspelt option
+ * never silently means its default.  Errors read "SOURCE: FIELD: problem"
+ * with FIELD a JSON path ("pci[1].iommu_group").
+ *
+ * Known limits of json-c that this parser inherits: a repeated key keeps
+ * its last value, and an integer literal beyond 2^64-1 reads as 2^64-1.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "topology.h"
+#include "../base/compiler.h"
+#include "../sysfs/sysfs.h"
+
+#define TOPO_FIELD_MAX 128
+#define TOPO_FILE_MAX (16u << 20)
+
+#define GROUP_ID_MAX 0x7fffffffu	/* iommu group ids are ida-allocated ints */
+#define DEFAULT_PGSIZES ((1ULL << 12) | (1ULL << 21) | (1ULL << 30))
+#define DEFAULT_APERTURE_END ((1ULL << 48) - 1)
+#define DEFAULT_MSI_START 0xfee00000ULL
+#define DEFAULT_MSI_LAST 0xfeefffffULL
+
+struct topo_ctx {
+	const char *source;
+	char *err;
+	size_t errlen;
+};
+
+static int topo_error(struct topo_ctx *cx, const char *field, const char *fmt, ...)
+	UVF_PRINTF(3, 4);
+
+static int topo_error(struct topo_ctx *cx, const char *field, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (cx->err && cx->errlen)
+		snprintf(cx->err, cx->errlen, "%s: %s: %s", cx->source, field, what);
+	return -EINVAL;
+}
+
+/* A field path too long to print ends in "..." rather than misleading. */
+static void field_trim(char *out, int len)
+{
+	if (len >= TOPO_FIELD_MAX)
+		memcpy(out + TOPO_FIELD_MAX - 4, "...", 4);
+}
+
+/* "base.key", or "key" at the top level. */
+static void field_key(char *out, const char *base, const char *key)
+{
+	field_trim(out, snprintf(out, TOPO_FIELD_MAX, "%s%s%s", base, *base ? "." : "", key));
+}
+
+static void field_index(char *out, const char *base, size_t i)
+{
+	field_trim(out, snprintf(out, TOPO_FIELD_MAX, "%s[%zu]", base, i));
+}
+
+static const char *type_name(struct json_object *v)
+{
+	return json_type_to_name(json_object_get_type(v));
+}
+
+/* ---- scalar fields ---- */
+
+static int get_object(struct topo_ctx *cx, const char *field, struct json_object *v)
+{
+	if (!json_object_is_type(v, json_type_object))
+		return topo_error(cx, field, "expected an object, got %s", type_name(v));
+	return 0;
+}
+
+static int get_array(struct topo_ctx *cx, const char *field, struct json_object *v)
+{
+	if (!json_object_is_type(v, json_type_array))
+		return topo_error(cx, field, "expected an array, got %s", type_name(v));
+	return 0;
+}
+
+static int get_bool(struct topo_ctx *cx, const char *field, struct json_object *v, bool *out)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return topo_error(cx, field, "expected true or false, got %s", type_name(v));
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int get_string(struct topo_ctx *cx, const char *field, struct json_object *v,
+		      char *out, size_t size)
+{
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string))
+		return topo_error(cx, field, "expected a string, got %s", type_name(v));
+	s = json_object_get_string(v);
+	if (!*s)
+		return topo_error(cx, field, "must not be empty");
+	if (strlen(s) >= size)
+		return topo_error(cx, field, "'%s' is too long (at most %zu characters)", s,
+				  size - 1);
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
+static int get_uint(struct topo_ctx *cx, const char *field, struct json_object *v,
+		    uint64_t max, uint64_t *out)
+{
+	if (!json_object_is_type(v, json_type_int))
+		return topo_error(cx, field, "expected an unsigned integer, got %s", type_name(v));
+	if (json_object_get_int64(v) < 0 || json_object_get_uint64(v) > max)
+		return topo_error(cx, field, "%s is out of range (0..%llu)",
+				  json_object_to_json_string(v), (unsigned long long)max);
+	*out = json_object_get_uint64(v);
+	return 0;
+}
+
+static int get_u32(struct topo_ctx *cx, const char *field, struct json_object *v,
+		   uint32_t max, unsigned int *out)
+{
+	uint64_t val;
+	int ret = get_uint(cx, field, v, max, &val);
+
+	if (!ret)
+		*out = (unsigned int)val;
+	return ret;
+}
+
+/* A 64-bit value: a JSON integer, or a "0x..." string for readability. */
+static int get_u64(struct topo_ctx *cx, const char *field, struct json_object *v,
+		   uint64_t *out)
+{
+	unsigned long long val;
+	const char *s;
+
+	if (json_object_is_type(v, json_type_int))
+		return get_uint(cx, field, v, UINT64_MAX, out);
+	if (!json_object_is_type(v, json_type_string))
+		return topo_error(cx, field,
+				  "expected an unsigned integer or a \"0x...\" string, got %s",
+				  type_name(v));
+	s = json_object_get_string(v);
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2] ||
+	    strspn(s + 2, "0123456789abcdefABCDEF") != strlen(s + 2))
+		return topo_error(cx, field, "'%s' is not a hex number (\"0x...\")", s);
+	if (kstrtoull(s + 2, 16, &val))
+		return topo_error(cx, field, "'%s' does not fit in 64 bits", s);
+	*out = val;
+	return 0;
+}
+
+/* ---- limits ---- */
+
+static int parse_limits(struct topo_ctx *cx, struct json_object *obj,
+			struct uvf_host_params *p)
+{
+	const char *base = "limits";
+	char field[TOPO_FIELD_MAX];
+	int ret = get_object(cx, base, obj);
+
+	if (ret)
+		return ret;
+	json_object_object_foreach(obj, key, val) {
+		field_key(field, base, key);
+		if (!strcmp(key, "dma_entry_limit"))
+			ret = get_u32(cx, field, val, UINT32_MAX, &p->dma_entry_limit);
+		else if (!strcmp(key, "allow_unsafe_interrupts"))
+			ret = get_bool(cx, field, val, &p->allow_unsafe_interrupts);
+		else if (!strcmp(key, "disable_hugepages"))
+			ret = get_bool(cx, field, val, &p->disable_hugepages);
+		else if (!strcmp(key, "enable_unsafe_noiommu_mode"))
+			ret = get_bool(cx, field, val, &p->enable_unsafe_noiommu_mode);
+		else
+			ret = topo_error(cx, field, "unknown key");
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- iommu_groups[] ---- */
+
+static void group_defaults(struct uvf_topo_group *g, unsigned int id)
+{
+	g->id = id;
+	g->cache_coherent = true;
+	g->msi_isolated = true;
+	g->pgsize_bitmap = DEFAULT_PGSIZES;
+	g->aperture_start = 0;
+	g->aperture_end = DEFAULT_APERTURE_END;
+	g->resv_start = DEFAULT_MSI_START;
+	g->resv_last = DEFAULT_MSI_LAST;
+	g->has_resv = true;
+}
+
+/* {"start": u64, <end_key>: u64}, both optional; start must not pass the end. */
+static int parse_range(struct topo_ctx *cx, const char *base, struct json_object *obj,
+		       const char *end_key, uint64_t *start, uint64_t *end)
+{
+	char field[TOPO_FIELD_MAX];
+	int ret = get_object(cx, base, obj);
+
+	if (ret)
+		return ret;
+	json_object_object_foreach(obj, key, val) {
+		field_key(field, base, key);
+		if (!strcmp(key, "start"))
+			ret = get_u64(cx, field, val, start);
+		else if (!strcmp(key, end_key))
+			ret = get_u64(cx, field, val, end);
+		else
+			ret = topo_error(cx, field, "unknown key");
+		if (ret)
+			return ret;
+	}
+	if (*start > *end)
+		return topo_error(cx, base, "start 0x%llx is above %s 0x%llx",
+				  (unsigned long long)*start, end_key, (unsigned long long)*end);
+	return 0;
+}
+
+static int parse_group(struct topo_ctx *cx, const char *base, struct json_object *obj,
+		       struct uvf_topo_group *g)
+{
+	char field[TOPO_FIELD_MAX];
+	bool has_id = false;
+	int ret = get_object(cx, base, obj);
+
+	if (ret)
+		return ret;
+	group_defaults(g, 0);
+	json_object_object_foreach(obj, key, val) {
+		field_key(field, base, key);
+		if (!strcmp(key, "id")) {
+			ret = get_u32(cx, field, val, GROUP_ID_MAX, &g->id);
+			has_id = true;
+		} else if (!strcmp(key, "cache_coherent")) {
+			ret = get_bool(cx, field, val, &g->cache_coherent);
+		} else if (!strcmp(key, "msi_isolated")) {
+			ret = get_bool(cx, field, val, &g->msi_isolated);
+		} else if (!strcmp(key, "pgsize_bitmap")) {
+			ret = get_u64(cx, field, val, &g->pgsize_bitmap);
+			if (!ret && !g->pgsize_bitmap)
+				ret = topo_error(cx, field, "must name at least one page size");
+		} else if (!strcmp(key, "aperture")) {
+			ret = parse_range(cx, field, val, "end", &g->aperture_start,
+					  &g->aperture_end);
+		} else if (!strcmp(key, "reserved")) {
+			g->has_resv = !json_object_is_type(val, json_type_null);
+			if (g->has_resv)
+				ret = parse_range(cx, field, val, "last", &g->resv_start,
+						  &g->resv_last);
+		} else {
+			ret = topo_error(cx, field, "unknown key");
+		}
+		if (ret)
+			return ret;
+	}
+	if (!has_id)
+		return topo_error(cx, base, "missing required key 'id'");
+	return 0;
+}
+
+static int parse_groups(struct topo_ctx *cx, struct json_object *arr, struct uvf_topology *t)
+{
+	const char *base = "iommu_groups";
+	char field[TOPO_FIELD_MAX];
+	size_t n;
+	int ret = get_array(cx, base, arr);
+
+	if (ret)
+		return ret;
+	n = json_object_array_length(arr);
+	t->groups = calloc(n ? n : 1, sizeof(*t->groups));
+	if (!t->groups)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct uvf_topo_group *g = &t->groups[i];
+
+		field_index(field, base, i);
+		ret = parse_group(cx, field, json_object_array_get_idx(arr, i), g);
+		if (ret)
+			return ret;
+		for (size_t j = 0; j < i; j++) {
+			char id_field[TOPO_FIELD_MAX];
+
+			if (t->groups[j].id != g->id)
+				continue;
+			field_key(id_field, field, "id");
+			return topo_error(cx, id_field, "duplicate group id %u (also %s[%zu])",
+					  g->id, base, j);
+		}
+		t->ngroups++;
+	}
+	return 0;
+}
+
+/* ---- pci[] ---- */
+
+static bool is_hex(const char *s, size_t len)
+{
+	return strspn(s, "0123456789abcdefABCDEF") >= len;
+}
+
+/* "dddd:bb:ss.f", stored as the kernel names it (lower case). */
+static int parse_bdf(struct topo_ctx *cx, const char *field, const char *s, char *out)
+{
+	unsigned int domain, bus, slot, func;
+
+	if (strlen(s) != 12 || s[4] != ':' || s[7] != ':' || s[10] != '.' ||
+	    !is_hex(s, 4) || !is_hex(s + 5, 2) || !is_hex(s + 8, 2) ||
+	    s[11] < '0' || s[11] > '9')
+		return topo_error(cx, field,
+				  "'%s' is not a PCI address (dddd:bb:ss.f, hex)", s);
+	sscanf(s, "%4x:%2x:%2x.%1u", &domain, &bus, &slot, &func);
+	if (slot >= 32)
+		return topo_error(cx, field, "'%s': slot 0x%02x out of range (00..1f)", s, slot);
+	if (func >= 8)
+		return topo_error(cx, field, "'%s': function %u out of range (0..7)", s, func);
+	snprintf(out, 16, "%04x:%02x:%02x.%u", domain, bus, slot, func);
+	return 0;
+}
+
+static int parse_pci_one(struct topo_ctx *cx, const char *base, struct json_object *obj,
+			 struct uvf_topo_pci *p)
+{
+	char field[TOPO_FIELD_MAX], bdf[64];
+	bool has_bdf = false, has_model = false, has_group = false;
+	int ret = get_object(cx, base, obj);
+
+	if (ret)
+		return ret;
+	snprintf(p->driver, sizeof(p->driver), "vfio-pci");
+	json_object_object_foreach(obj, key, val) {
+		field_key(field, base, key);
+		if (!strcmp(key, "bdf")) {
+			ret = get_string(cx, field, val, bdf, sizeof(bdf));
+			if (!ret)
+				ret = parse_bdf(cx, field, bdf, p->bdf);
+			has_bdf = true;
+		} else if (!strcmp(key, "model")) {
+			ret = get_string(cx, field, val, p->model, sizeof(p->model));
+			has_model = true;
+		} else if (!strcmp(key, "iommu_group")) {
+			ret = get_u32(cx, field, val, GROUP_ID_MAX, &p->iommu_group);
+			has_group = true;
+		} else if (!strcmp(key, "driver")) {
+			ret = get_string(cx, field, val, p->driver, sizeof(p->driver));
+			if (!ret && strchr(p->driver, '/'))
+				ret = topo_error(cx, field, "'%s' is not a driver name", p->driver);
+		} else if (!strcmp(key, "params")) {
+			ret = get_object(cx, field, val);
+			if (!ret)
+				p->params = json_object_get(val);
+		} else {
+			ret = topo_error(cx, field, "unknown key");
+		}
+		if (ret)
+			return ret;
+	}
+	if (!has_bdf)
+		return topo_error(cx, base, "missing required key 'bdf'");
+	if (!has_model)
+		return topo_error(cx, base, "missing required key 'model'");
+	if (!has_group)
+		return topo_error(cx, base, "missing required key 'iommu_group'");
+	return 0;
+}
+
+static int parse_pci(struct topo_ctx *cx, struct json_object *arr, struct uvf_topology *t)
+{
+	const char *base = "pci";
+	char field[TOPO_FIELD_MAX];
+	size_t n;
+	int ret = get_array(cx, base, arr);
+
+	if (ret)
+		return ret;
+	n = json_object_array_length(arr);
+	t->pci = calloc(n ? n : 1, sizeof(*t->pci));
+	if (!t->pci)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct uvf_topo_pci *p = &t->pci[i];
+
+		field_index(field, base, i);
+		t->npci++;	/* counted first: params may need releasing */
+		ret = parse_pci_one(cx, field, json_object_array_get_idx(arr, i), p);
+		if (ret)
+			return ret;
+		for (size_t j = 0; j < i; j++) {
+			char bdf_field[TOPO_FIELD_MAX];
+
+			if (strcmp(t->pci[j].bdf, p->bdf))
+				continue;
+			field_key(bdf_field, field, "bdf");
+			return topo_error(cx, bdf_field, "duplicate address %s (also %s[%zu])",
+					  p->bdf, base, j);
+		}
+	}
+	return 0;
+}
+
+/* ---- devnodes[] ---- */
+
+static int parse_mode(struct topo_ctx *cx, const char *field, struct json_object *v,
+		      mode_t *out)
+{
+	unsigned long long val;
+	const char *s;
+
+	if (json_object_is_type(v, json_type_int)) {
+		uint64_t m;
+		int ret = get_uint(cx, field, v, 0777, &m);
+
+		if (!ret)
+			*out = (mode_t)m;
+		return ret;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return topo_error(cx, field, "expected an octal string such as \"0660\", got %s",
+				  type_name(v));
+	s = json_object_get_string(v);
+	if (!*s || strspn(s, "01234567") != strlen(s) || kstrtoull(s, 8, &val) || val > 0777)
+		return topo_error(cx, field, "'%s' is not a permission mode (octal, 0..0777)", s);
+	*out = (mode_t)val;
+	return 0;
+}
+
+static int parse_devnode(struct topo_ctx *cx, const char *base, struct json_object *obj,
+			 struct uvf_topo_devnode *d)
+{
+	char field[TOPO_FIELD_MAX];
+	bool has_path = false;
+	unsigned int id = 0;
+	int ret = get_object(cx, base, obj);
+
+	if (ret)
+		return ret;
+	d->mode = 0600;
+	json_object_object_foreach(obj, key, val) {
+		field_key(field, base, key);
+		if (!strcmp(key, "path")) {
+			ret = get_string(cx, field, val, d->path, sizeof(d->path));
+			if (!ret && strncmp(d->path, "/dev/", 5))
+				ret = topo_error(cx, field, "'%s' is not under /dev/", d->path);
+			has_path = true;
+		} else if (!strcmp(key, "mode")) {
+			ret = parse_mode(cx, field, val, &d->mode);
+			d->has_mode = true;
+		} else if (!strcmp(key, "uid")) {
+			ret = get_u32(cx, field, val, UINT32_MAX, &id);
+			d->uid = id;
+			d->has_uid = true;
+		} else if (!strcmp(key, "gid")) {
+			ret = get_u32(cx, field, val, UINT32_MAX, &id);
+			d->gid = id;
+			d->has_gid = true;
+		} else {
+			ret = topo_error(cx, field, "unknown key");
+		}
+		if (ret)
+			return ret;
+	}
+	if (!has_path)
+		return topo_error(cx, base, "missing required key 'path'");
+	return 0;
+}
+
+static int parse_devnodes(struct topo_ctx *cx, struct json_object *arr,
+			  struct uvf_topology *t)
+{
+	const char *base = "devnodes";
+	char field[TOPO_FIELD_MAX];
+	size_t n;
+	int ret = get_array(cx, base, arr);
+
+	if (ret)
+		return ret;
+	n = json_object_array_length(arr);
+	t->devnodes = calloc(n ? n : 1, sizeof(*t->devnodes));
+	if (!t->devnodes)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct uvf_topo_devnode *d = &t->devnodes[i];
+
+		field_index(field, base, i);
+		ret = parse_devnode(cx, field, json_object_array_get_idx(arr, i), d);
+		if (ret)
+			return ret;
+		for (size_t j = 0; j < i; j++) {
+			char path_field[TOPO_FIELD_MAX];
+
+			if (strcmp(t->devnodes[j].path, d->path))
+				continue;
+			field_key(path_field, field, "path");
+			return topo_error(cx, path_field, "duplicate path %s (also %s[%zu])",
+					  d->path, base, j);
+		}
+		t->ndevnodes++;
+	}
+	return 0;
+}
+
+/* ---- the document ---- */
+
+/* Groups named by pci[] and not described get the defaults. */
+static int add_implied_groups(struct uvf_topology *t)
+{
+	struct uvf_topo_group *groups;
+
+	groups = realloc(t->groups, (t->ngroups + t->npci + 1) * sizeof(*groups));
+	if (!groups)
+		return -ENOMEM;
+	t->groups = groups;
+	for (unsigned int i = 0; i < t->npci; i++) {
+		unsigned int id = t->pci[i].iommu_group, j;
+
+		for (j = 0; j < t->ngroups; j++)
+			if (groups[j].id == id)
+				break;
+		if (j == t->ngroups)
+			group_defaults(&groups[t->ngroups++], id);
+	}
+	return 0;
+}
+
+static int parse_root(struct topo_ctx *cx, struct uvf_topology *t)
+{
+	struct json_object *root = t->root;
+	int ret;
+
+	if (!json_object_is_type(root, json_type_object))
+		return topo_error(cx, "(document)", "expected an object, got %s", type_name(root));
+	json_object_object_foreach(root, key, val) {
+		if (!strcmp(key, "name"))
+			ret = get_string(cx, key, val, t->name, sizeof(t->name));
+		else if (!strcmp(key, "limits"))
+			ret = parse_limits(cx, val, &t->params);
+		else if (!strcmp(key, "iommu_groups"))
+			ret = parse_groups(cx, val, t);
+		else if (!strcmp(key, "pci"))
+			ret = parse_pci(cx, val, t);
+		else if (!strcmp(key, "devnodes"))
+			ret = parse_devnodes(cx, val, t);
+		else
+			ret = topo_error(cx, key, "unknown key");
+		if (ret)
+			return ret;
+	}
+	return add_implied_groups(t);
+}
+
+/* Where a syntax error is, as an editor shows it. */
+static void text_position(const char *text, size_t off, unsigned int *line, unsigned int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off && text[i]; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+static int parse_text(struct topo_ctx *cx, const char *json, struct json_object **out)
+{
+	struct json_tokener *tok = json_tokener_new_ex(64);
+	enum json_tokener_error jerr;
+	unsigned int line, col;
+	char where[64];
+
+	if (!tok)
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* The terminating NUL is passed too, so a truncated document fails. */
+	*out = json_tokener_parse_ex(tok, json, (int)strlen(json) + 1);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_success && *out) {
+		json_tokener_free(tok);
+		return 0;
+	}
+	text_position(json, json_tokener_get_parse_end(tok), &line, &col);
+	json_tokener_free(tok);
+	json_object_put(*out);
+	*out = NULL;
+	snprintf(where, sizeof(where), "line %u, column %u", line, col);
+	return topo_error(cx, where, "invalid JSON (%s)", json_tokener_error_desc(jerr));
+}
+
+int topology_load_string(const char *json, const char *source, struct uvf_topology **out,
+			 char *err, size_t errlen)
+{
+	struct uvf_topology *t;
+	struct topo_ctx cx;
+	int ret;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	snprintf(t->source, sizeof(t->source), "%s", source ? source : "<string>");
+	t->params.dma_entry_limit = 65535;
+	cx = (struct topo_ctx){ .source = t->source, .err = err, .errlen = errlen };
+	ret = parse_text(&cx, json, &t->root);
+	if (!ret)
+		ret = parse_root(&cx, t);
+	if (ret) {
+		if (ret == -ENOMEM)
+			topo_error(&cx, "(document)", "out of memory");
+		topology_free(t);
+		return ret;
+	}
+	*out = t;
+	return 0;
+}
+
+static void file_error(char *err, size_t errlen, const char *fmt, ...) UVF_PRINTF(3, 4);
+
+static void file_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* The whole file as a string; -errno with err set. */
+static int read_file(const char *path, char **text, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t len = 0, cap = 4096, n;
+	char *buf = NULL;
+	int ret = 0;
+
+	if (!f)
+		goto fail_errno;
+	for (;;) {
+		char *bigger = realloc(buf, cap + 1);
+
+		if (!bigger) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		buf = bigger;
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (len < cap)
+			break;
+		if (cap >= TOPO_FILE_MAX) {
+			file_error(err, errlen, "%s: larger than %u bytes", path, TOPO_FILE_MAX);
+			ret = -EFBIG;
+			goto fail;
+		}
+		cap *= 2;
+	}
+	if (ferror(f))
+		goto fail_errno;
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		file_error(err, errlen, "%s: contains a NUL byte: not a JSON text", path);
+		ret = -EINVAL;
+		goto fail;
+	}
+	fclose(f);
+	*text = buf;
+	return 0;
+
+fail_errno:
+	ret = -errno;
+	file_error(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+fail:
+	if (f)
+		fclose(f);
+	free(buf);
+	return ret;
+}
+
+int topology_load_file(const char *path, struct uvf_topology **out, char *err, size_t errlen)
+{
+	char *text = NULL;
+	int ret;
+
+	*out = NULL;
+	ret = read_file(path, &text, err, errlen);
+	if (ret)
+		return ret;
+	ret = topology_load_string(text, path, out, err, errlen);
+	free(text);
+	return ret;
+}
+
+/*
+ * The built-in host: devices of the test model in the group shapes every
+ * rule needs - singletons, a two-function group, and a group made
+ * non-viable by a kernel driver bound to one of its functions.
+ */
+static const char default_json[] =
+	"{\n"
+	"  \"name\": \"default\",\n"
+	"  \"pci\": [\n"
+	"    { \"bdf\": \"0000:00:03.0\", \"model\": \"uvfio-test\", \"iommu_group\": 3 },\n"
+	"    { \"bdf\": \"0000:00:04.0\", \"model\": \"uvfio-test\", \"iommu_group\": 4 },\n"
+	"    { \"bdf\": \"0000:00:05.0\", \"model\": \"uvfio-test\", \"iommu_group\": 5 },\n"
+	"    { \"bdf\": \"0000:00:05.1\", \"model\": \"uvfio-test\", \"iommu_group\": 5 },\n"
+	"    { \"bdf\": \"0000:00:06.0\", \"model\": \"uvfio-test\", \"iommu_group\": 6,\n"
+	"      \"driver\": \"vfio-pci\" },\n"
+	"    { \"bdf\": \"0000:00:06.1\", \"model\": \"uvfio-test\", \"iommu_group\": 6,\n"
+	"      \"driver\": \"snd_hda_intel\" }\n"
+	"  ]\n"
+	"}\n";
+
+const char *topology_default_json(void)
+{
+	return default_json;
+}
+
+int topology_load_default(struct uvf_topology **out, char *err, size_t errlen)
+{
+	return topology_load_string(default_json, "<built-in>", out, err, errlen);
+}
+
+void topology_free(struct uvf_topology *t)
+{
+	if (!t)
+		return;
+	for (unsigned int i = 0; i < t->npci; i++)
+		json_object_put(t->pci[i].params);
+	free(t->pci);
+	free(t->groups);
+	free(t->devnodes);
+	json_object_put(t->root);
+	free(t);
+}
