@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VFIO core as bus drivers see it (include/linux/vfio.h): a vfio_device
+ * with its ops, registration, and the helpers drivers share (capability
+ * chains, SET_IRQS validation).  The container, group and device-file
+ * internals live in vfio_priv.h.
+ */
+#ifndef UVF_VFIO_H
+#define UVF_VFIO_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <linux/vfio.h>
+#include "../base/refcount.h"
+#include "../base/lock.h"
+#include "../base/list.h"
+#include "../host/file.h"
+
+struct uvf_host;
+struct uvf_device;
+struct vfio_device;
+struct vfio_group;
+struct sysfs_node;
+
+struct vfio_device_ops {
+	const char *name;
+	/* First open of the device (any path) / last close. */
+	int (*open_device)(struct vfio_device *vdev);
+	void (*close_device)(struct vfio_device *vdev);
+	ssize_t (*read)(struct vfio_device *vdev, struct uvf_caller *c, uint64_t ubuf,
+			size_t count, uint64_t pos);
+	ssize_t (*write)(struct vfio_device *vdev, struct uvf_caller *c, uint64_t ubuf,
+			 size_t count, uint64_t pos);
+	long (*ioctl)(struct vfio_device *vdev, struct uvf_caller *c, unsigned int cmd,
+		      uint64_t arg);
+	int (*mmap)(struct vfio_device *vdev, struct uvf_caller *c, uint64_t pos,
+		    uint64_t len, int prot, bool shared, struct uvf_mmap_desc *out);
+	/* Unregistration is waiting for users to close; count-th request. */
+	void (*request)(struct vfio_device *vdev, unsigned int count);
+	/* GET_DEVICE_FD name match; NULL: compare with dev_name. 1 = match. */
+	int (*match)(struct vfio_device *vdev, const char *buf);
+	/* DEVICE_FEATURE for features the core does not handle. */
+	int (*device_feature)(struct vfio_device *vdev, struct uvf_caller *c,
+			      uint32_t flags, uint64_t arg, size_t argsz);
+};
+
+/* Devices reset together share a set (vfio_device_set). */
+struct vfio_device_set {
+	struct uvf_mutex lock;
+	struct list_head device_list;
+	unsigned int device_count;
+	void *set_id;
+};
+
+struct vfio_device {
+	struct uvf_device *dev;
+	const struct vfio_device_ops *ops;
+	struct vfio_group *group;
+	struct vfio_device_set *dev_set;
+	struct list_head dev_set_list;
+	struct list_head group_next;	/* in group->device_list */
+	unsigned int index;		/* N of vfioN */
+	unsigned int open_count;	/* protected by dev_set->lock */
+	struct uvf_ref refcount;	/* registration + each open file */
+	bool emulated_iommu;		/* mdev-style: never raw DMA */
+	struct sysfs_node *sysfs_dev;	/* <device>/vfio-dev/vfioN, which
+					 * /sys/class/vfio-dev/vfioN links to */
+	struct sysfs_node *sysfs_class_link;
+	void *kvm;			/* set at first open from the opener's KVM */
+	void *priv;			/* the driver's */
+	/* unregistration waits here for the last file to close */
+	pthread_cond_t comp;
+};
+
+/* The VFIO layer of a host (host->vfio): host_new()/host_free() call these. */
+int vfio_core_init(struct uvf_host *h);
+void vfio_core_exit(struct uvf_host *h);
+
+/* Initialise, register, unregister (which blocks until all users close,
+ * calling ops->request meanwhile).  dev must be in an IOMMU group. */
+void vfio_init_device(struct vfio_device *vdev, struct uvf_device *dev,
+		      const struct vfio_device_ops *ops);
+int vfio_register_group_dev(struct vfio_device *vdev);
+int vfio_register_emulated_iommu_dev(struct vfio_device *vdev);
+void vfio_unregister_group_dev(struct vfio_device *vdev);
+/* Join (or create) the device set identified by set_id. */
+int vfio_assign_device_set(struct vfio_device *vdev, void *set_id);
+/* Open count of every device of the set (dev_set->lock held). */
+unsigned int vfio_device_set_open_count(struct vfio_device_set *dev_set);
+
+/*
+ * CPU access to IOVA space on behalf of an open emulated (mdev-style)
+ * device, through its container (vfio_dma_rw): -EINVAL if the device is not
+ * open or its group has no container, -ENOTTY if the backend cannot do it,
+ * -EBUSY while a vaddr is invalidated (type1 VADDR), -EFAULT for unmapped
+ * IOVAs.  Writes mark pages dirty.
+ */
+int vfio_dma_rw(struct vfio_device *vdev, uint64_t iova, void *data, size_t len,
+		bool write);
+
+/* ---- capability chains (VFIO_*_INFO) ----------------------------------- */
+
+struct vfio_info_cap {
+	uint8_t *buf;		/* the chain, built from offset 0 */
+	size_t size;
+	int error;		/* -ENOMEM once an add failed */
+};
+
+/* Append a capability of 'size' bytes (header included); returns it
+ * zeroed with id/version set and the previous cap's 'next' linked, or
+ * NULL on allocation failure (caps->error set). */
+struct vfio_info_cap_header *vfio_info_cap_add(struct vfio_info_cap *caps, size_t size,
+					      uint16_t id, uint16_t version);
+int vfio_info_add_capability(struct vfio_info_cap *caps,
+			     const struct vfio_info_cap_header *cap, size_t size);
+/* Shift every 'next' by 'offset' (the size of the info struct). */
+void vfio_info_cap_shift(struct vfio_info_cap *caps, size_t offset);
+void vfio_info_cap_free(struct vfio_info_cap *caps);
+/*
+ * The grow-and-retry protocol in one place: given the user's argsz and the
+ * info struct size 'minsz', either copy the shifted chain after the struct
+ * at uaddr + minsz and set *cap_offset = minsz, or (buffer too small) set
+ * *argsz_out to the size needed and *cap_offset = 0.  Sets the *_CAPS flag
+ * bit 'caps_flag' in *flags either way when there are caps.
+ */
+int vfio_info_copy_caps(struct uvf_caller *c, struct vfio_info_cap *caps, uint64_t uaddr,
+			size_t minsz, uint32_t argsz, uint32_t *argsz_out,
+			uint32_t *flags, uint32_t caps_flag, uint32_t *cap_offset);
+
+/*
+ * SET_IRQS validation (vfio_set_irqs_validate_and_prepare): checks 'hdr'
+ * against num_irqs for its index and max_irq_type, and returns in
+ * *data_size the number of payload bytes to read after the header.
+ */
+int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr, unsigned int num_irqs,
+				       unsigned int max_irq_type, size_t *data_size);
+
+/* DEVICE_FEATURE flag check (vfio_check_feature): 1 = proceed with the
+ * GET/SET, 0 = probe answered, <0 = error. */
+int vfio_check_feature(uint32_t flags, size_t argsz, uint32_t supported_ops,
+		       size_t minsz);
+
+#endif
