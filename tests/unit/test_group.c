@@ -7,6 +7,8 @@
  * and unregistration waiting for users.
  */
 #include "harness.h"
+#include <pthread.h>
+#include <stdatomic.h>
 #include "vfio_mock.h"
 #include "core/iommufd/io_pagetable.h"
 #include <pthread.h>
@@ -145,6 +147,52 @@ static void test_unregister_removes_nodes(void **state)
 
 	assert_non_null(n);
 	sysfs_put(n);
+}
+
+/*
+ * Opens of the group node racing with the removal of the group's last
+ * device: each open either finds no node, finds a revoked group (-ENODEV)
+ * or succeeds; none may touch a freed group (ASan watches this one).
+ */
+struct open_race {
+	struct uvf_proc *p;
+	atomic_bool stop;
+	int opened, refused;
+};
+
+static void *open_race_thread(void *arg)
+{
+	struct open_race *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		int fd = proc_open(r->p, "/dev/vfio/3", O_RDWR);
+
+		if (fd >= 0) {
+			r->opened++;
+			proc_close(r->p, fd);
+		} else {
+			assert_true(fd == -ENOENT || fd == -ENODEV);
+			r->refused++;
+		}
+	}
+	return NULL;
+}
+
+static void test_open_races_unregister(void **state)
+{
+	struct fixture *f = *state;
+	struct open_race r = { .p = f->p };
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, open_race_thread, &r), 0);
+	for (int i = 0; i < 300; i++) {
+		mock_dev_free(f->m);
+		f->m = mock_dev_add(f->h, 3, "0000:00:03.0");
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(t, NULL);
+	print_message("opens: %d succeeded, %d refused\n", r.opened, r.refused);
+	assert_true(r.opened + r.refused > 0);
 }
 
 static void test_second_device_same_group(void **state)
@@ -671,6 +719,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_sysfs, setup, teardown),
 		cmocka_unit_test(test_topology_groups),
 		cmocka_unit_test_setup_teardown(test_unregister_removes_nodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_races_unregister, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_device_same_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incoherent_group_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_group_refused, setup, teardown),

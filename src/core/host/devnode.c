@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Device nodes and open(2).  Lock: host->lock around the node list; the
- * node's open op runs without it.  Nodes are removed only by their owner
- * layer, which guarantees no open is in flight (as the kernel's cdev_del
- * does for its own device).
+ * node's open op runs without it.  An open in flight keeps the node's owner
+ * alive through ops->get/put, taken while the node is found under the lock,
+ * so a concurrent removal cannot free it underneath (the kernel's cdev
+ * open pins the device the same way).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,13 +77,20 @@ static int devnode_permission(const struct uvf_devnode *dn, const struct uvf_cal
 int host_open(struct uvf_host *h, struct uvf_caller *c, const char *path, int flags,
 	      struct uvf_file **out)
 {
-	struct uvf_devnode *dn = devnode_find(h, path);
+	struct uvf_devnode *dn;
 	int ret;
 
+	uvf_mutex_lock(&h->lock);
+	dn = devnode_find_locked(h, path);
+	if (dn && dn->ops->get)
+		dn->ops->get(dn);
+	uvf_mutex_unlock(&h->lock);
 	if (!dn)
 		return -ENOENT;
 	ret = devnode_permission(dn, c, flags);
-	if (ret)
-		return ret;
-	return dn->ops->open(dn, c, flags, out);
+	if (!ret)
+		ret = dn->ops->open(dn, c, flags, out);
+	if (dn->ops->put)
+		dn->ops->put(dn);
+	return ret;
 }

@@ -18,6 +18,16 @@ struct uvf_devnode_ops {
 	/* Make the file for this open; return 0 and *out, or -errno. */
 	int (*open)(struct uvf_devnode *dn, struct uvf_caller *c, int flags,
 		    struct uvf_file **out);
+	/*
+	 * Pin / unpin the object that embeds the node, for nodes whose owner
+	 * can go away (a VFIO group, a device cdev).  host_open() calls get
+	 * under the host lock, while the node is still listed and so its owner
+	 * still alive, and put after open returns; the open op must then
+	 * answer -ENODEV for an owner that is being removed, as the kernel's
+	 * cdev opens do.  Both NULL for nodes that live as long as the host.
+	 */
+	void (*get)(struct uvf_devnode *dn);
+	void (*put)(struct uvf_devnode *dn);
 };
 
 struct uvf_devnode {

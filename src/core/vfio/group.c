@@ -90,8 +90,21 @@ static void vfio_group_sysfs_del(struct vfio_group *group)
 static int vfio_group_devnode_open(struct uvf_devnode *dn, struct uvf_caller *c, int flags,
 				   struct uvf_file **out);
 
+/* An open in flight pins the group; a removed group answers -ENODEV. */
+static void vfio_group_devnode_get(struct uvf_devnode *dn)
+{
+	vfio_group_get(dn->priv);
+}
+
+static void vfio_group_devnode_put(struct uvf_devnode *dn)
+{
+	vfio_group_put(dn->priv);
+}
+
 static const struct uvf_devnode_ops vfio_group_devnode_ops = {
 	.open = vfio_group_devnode_open,
+	.get = vfio_group_devnode_get,
+	.put = vfio_group_devnode_put,
 };
 
 static struct vfio_group *vfio_group_alloc(struct vfio_core *core, struct iommu_group *ig,
