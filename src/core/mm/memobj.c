@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include "mm.h"
 #include "../base/compiler.h"
@@ -109,8 +110,15 @@ struct uvf_memobj *memobj_new_memfd(const char *name, uint64_t size)
 
 	if (!m || !mp || !size)
 		goto fail;
-	fd = memfd_create(name, MFD_CLOEXEC);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || ftruncate(fd, (off_t)size))
+		goto fail;
+	/*
+	 * The fd is handed to clients for mmap.  Sealing its size means a
+	 * client cannot shrink the file under the host's own mapping, which
+	 * would turn the host's next access into SIGBUS.
+	 */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
 		goto fail;
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
