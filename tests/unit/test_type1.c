@@ -497,6 +497,33 @@ static void test_vaddr_blocks_attach(void **state)
 	mock_dev_free(m2);
 }
 
+/* Removing an invalidated mapping ends its block on attach, whether by
+ * range or by UNMAP_ALL. */
+static void test_unmap_of_invalid_vaddr_unblocks(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_dev *m4 = mock_dev_add(f->h, 4, "0000:00:04.0");
+	struct mock_dev *m5 = mock_dev_add(f->h, 5, "0000:00:05.0");
+	int g4 = group_open(f->p, 4), g5 = group_open(f->p, 5);
+	uint64_t size;
+
+	assert_errno(dma_map(f->p, f->cfd, va(f, 0), 0x100000, PG, DMA_RW), 0);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 1), 0x200000, PG, DMA_RW), 0);
+	assert_errno(dma_unmap(f->p, f->cfd, 0x100000, PG, VFIO_DMA_UNMAP_FLAG_VADDR, NULL), 0);
+	assert_errno(dma_unmap(f->p, f->cfd, 0x100000, PG, 0, &size), 0);
+	assert_int_equal(size, PG);
+	assert_errno(group_set_container(f->p, g4, f->cfd), 0);
+	assert_errno(dma_unmap(f->p, f->cfd, 0x200000, PG, VFIO_DMA_UNMAP_FLAG_VADDR, NULL), 0);
+	assert_errno(dma_unmap(f->p, f->cfd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &size), 0);
+	assert_int_equal(size, PG);
+	assert_errno(group_set_container(f->p, g5, f->cfd), 0);
+	assert_int_equal(dma_avail(f), 65535);
+	proc_free(f->p);
+	f->p = NULL;
+	mock_dev_free(m4);
+	mock_dev_free(m5);
+}
+
 static void test_vaddr_moves_accounting(void **state)
 {
 	struct fixture *f = *state;
@@ -520,6 +547,68 @@ static void test_vaddr_moves_accounting(void **state)
 	assert_int_equal(new->mm->account->locked_pages, 0);
 	proc_free(old);
 	proc_free(new);
+}
+
+/* ---- emulated (mdev-style) devices -------------------------------------------------- */
+
+/* Replace the fixture's container by one holding only the group of a new
+ * emulated device; *mg receives that group's fd. */
+static struct mock_dev *emulated_container(struct fixture *f, const char *name, int *mg)
+{
+	struct mock_dev *mdev = mock_dev_new(f->h, -1, name, &mock_ops);
+
+	assert_int_equal(vfio_register_emulated_iommu_dev(&mdev->vdev), 0);
+	mdev->registered = true;
+	proc_close(f->p, f->gfd);
+	proc_close(f->p, f->cfd);
+	*mg = group_open(f->p, mdev->dev.iommu_group->id);
+	f->cfd = container_with_group(f->p, *mg, VFIO_TYPE1v2_IOMMU);
+	return mdev;
+}
+
+/* Only an open device may use vfio_dma_rw. */
+static void emulated_open(struct fixture *f, int mg, struct mock_dev *mdev)
+{
+	assert_true(proc_ioctl(f->p, mg, VFIO_GROUP_GET_DEVICE_FD, mdev->dev.name) >= 0);
+}
+
+static void emulated_done(struct fixture *f, struct mock_dev *mdev)
+{
+	proc_free(f->p);
+	f->p = NULL;
+	mock_dev_free(mdev);
+}
+
+/* vfio_dma_rw: the errno of each way an access can fail. */
+static void test_dma_rw_errors(void **state)
+{
+	struct fixture *f = *state;
+	int mg;
+	struct mock_dev *mdev = emulated_container(f, "mdev-rw", &mg);
+	char buf[8];
+
+	emulated_open(f, mg, mdev);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 0), 0x100000, 2 * PG, DMA_RW), 0);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 2), 0x102000, 2 * PG, DMA_RW), 0);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 4), 0x200000, PG, VFIO_DMA_MAP_FLAG_READ), 0);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 8), 0x300000, PG, VFIO_DMA_MAP_FLAG_WRITE), 0);
+	/* Nothing mapped. */
+	assert_errno(vfio_dma_rw(&mdev->vdev, 0x400000, buf, 1, false), -EINVAL);
+	assert_errno(vfio_dma_rw(&mdev->vdev, 0x400000, "x", 1, true), -EINVAL);
+	/* No READ: neither reads nor writes; no WRITE: no writes. */
+	assert_errno(vfio_dma_rw(&mdev->vdev, 0x300000, buf, 1, false), -EPERM);
+	assert_errno(vfio_dma_rw(&mdev->vdev, 0x300000, "x", 1, true), -EPERM);
+	assert_errno(vfio_dma_rw(&mdev->vdev, 0x200000, "x", 1, true), -EPERM);
+	memcpy(f->mem + 4 * PG, "ro-page", 8);
+	assert_errno(vfio_dma_rw(&mdev->vdev, 0x200000, buf, 8, false), 0);
+	assert_string_equal(buf, "ro-page");
+	/* Across two mappings; then from a mapping into a hole, which copies
+	 * what the mapping holds first. */
+	assert_errno(vfio_dma_rw(&mdev->vdev, 0x101ffc, "abcdefg", 8, true), 0);
+	assert_memory_equal(f->mem + 2 * PG - 4, "abcdefg", 8);
+	assert_errno(vfio_dma_rw(&mdev->vdev, 0x103ffc, "1234567", 8, true), -EINVAL);
+	assert_memory_equal(f->mem + 4 * PG - 4, "1234", 4);
+	emulated_done(f, mdev);
 }
 
 /* ---- dirty pages ------------------------------------------------------------------ */
@@ -643,37 +732,100 @@ static void test_unmap_dirty_errors(void **state)
 static void test_dirty_precise_for_emulated(void **state)
 {
 	struct fixture *f = *state;
-	struct mock_dev *mdev = mock_dev_new(f->h, -1, "mdev-2", &mock_ops);
 	__u64 bitmap = 0;
-	int mg, dfd;
+	int mg;
+	struct mock_dev *mdev = emulated_container(f, "mdev-2", &mg);
 
-	assert_int_equal(vfio_register_emulated_iommu_dev(&mdev->vdev), 0);
-	mdev->registered = true;
-	proc_close(f->p, f->gfd);
-	proc_close(f->p, f->cfd);
-	mg = group_open(f->p, mdev->dev.iommu_group->id);
-	f->cfd = container_with_group(f->p, mg, VFIO_TYPE1v2_IOMMU);
 	/* No valid-IOVA list for emulated groups: no IOVA_RANGE cap. */
 	assert_errno(dma_map(f->p, f->cfd, va(f, 0), 0xfee00000, 4 * PG, DMA_RW), 0);
 	assert_errno(container_check_ext(f->p, f->cfd, VFIO_UPDATE_VADDR), 0);
 	assert_errno(dma_unmap(f->p, f->cfd, 0xfee00000, 4 * PG, VFIO_DMA_UNMAP_FLAG_VADDR, NULL),
 		     -EBUSY);
+	/* Not open yet. */
 	assert_errno(vfio_dma_rw(&mdev->vdev, 0xfee00000, "x", 1, true), -EINVAL);
-	dfd = (int)proc_ioctl(f->p, mg, VFIO_GROUP_GET_DEVICE_FD, "mdev-2");
-	assert_true(dfd >= 0);
+	emulated_open(f, mg, mdev);
 	assert_errno(dirty_op(f, VFIO_IOMMU_DIRTY_PAGES_FLAG_START), 0);
 	assert_int_equal(vfio_dma_rw(&mdev->vdev, 0xfee02000, "xy", 2, true), 0);
 	assert_int_equal(f->mem[2 * PG], 'x');
-	assert_errno(vfio_dma_rw(&mdev->vdev, 0xfef00000, "x", 1, true), -EFAULT);
+	assert_errno(vfio_dma_rw(&mdev->vdev, 0xfef00000, "x", 1, true), -EINVAL);
 	assert_errno(dirty_get(f, 0xfee00000, 4 * PG, PG, &bitmap, 8), 0);
 	assert_int_equal(bitmap, 0x4);
 	/* Reported bits restart clear. */
 	bitmap = 0;
 	assert_errno(dirty_get(f, 0xfee00000, 4 * PG, PG, &bitmap, 8), 0);
 	assert_int_equal(bitmap, 0);
-	proc_free(f->p);
-	f->p = NULL;
-	mock_dev_free(mdev);
+	emulated_done(f, mdev);
+}
+
+/* A report overwrites the words of the user's bitmap it covers: only the
+ * bits below a mapping's first bit keep what was there. */
+static void test_dirty_bitmap_overwrites(void **state)
+{
+	struct fixture *f = *state;
+	__u64 bitmap[2] = { ~0ULL, ~0ULL };
+	struct {
+		struct vfio_iommu_type1_dma_unmap unmap;
+		struct vfio_bitmap bitmap;
+	} u = {
+		.unmap = { .argsz = sizeof(u), .flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+			   .iova = 0x0fe000, .size = 10 * PG },
+		.bitmap = { .pgsize = PG, .size = 8, .data = bitmap },
+	};
+
+	assert_errno(dma_map(f->p, f->cfd, va(f, 0), 0x100000, 4 * PG, DMA_RW), 0);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 4), 0x106000, 2 * PG, DMA_RW), 0);
+	assert_errno(dirty_op(f, VFIO_IOMMU_DIRTY_PAGES_FLAG_START), 0);
+	/* Pages 2-5 and 8-9 dirty; bits 0-1 precede the first mapping and keep
+	 * the user's ones; 6-7 and 10-63 are cleared; the next word is not
+	 * touched. */
+	assert_errno(dirty_get(f, 0x0fe000, 10 * PG, PG, bitmap, 8), 0);
+	assert_int_equal(bitmap[0], 0x33f);
+	assert_int_equal(bitmap[1], ~0ULL);
+	bitmap[0] = ~0ULL;
+	assert_errno(proc_ioctl(f->p, f->cfd, VFIO_IOMMU_UNMAP_DMA, &u), 0);
+	assert_int_equal(u.unmap.size, 6 * PG);
+	assert_int_equal(bitmap[0], 0x33f);
+	assert_int_equal(bitmap[1], ~0ULL);
+}
+
+/*
+ * UNMAP|GET_DIRTY_BITMAP reports and removes one mapping at a time: when
+ * the user bitmap faults at the second mapping's bits, the first is
+ * reported and gone, the second still mapped with its dirty pages.
+ */
+static void test_unmap_dirty_fault_midway(void **state)
+{
+	struct fixture *f = *state;
+	/* B's bit is 32768: the first bit of the bitmap's second page. */
+	const uint64_t a = 0x100000, b = a + 32768 * PG;
+	uint8_t *ubuf = test_mem(2 * PG, PROT_READ | PROT_WRITE);
+	__u64 bitmap = 0;
+	int mg;
+	struct mock_dev *mdev = emulated_container(f, "mdev-3", &mg);
+	struct {
+		struct vfio_iommu_type1_dma_unmap unmap;
+		struct vfio_bitmap bitmap;
+	} u = {
+		.unmap = { .argsz = sizeof(u), .flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+			   .iova = a, .size = b + PG - a },
+		.bitmap = { .pgsize = PG, .size = 2 * PG, .data = (__u64 *)ubuf },
+	};
+
+	emulated_open(f, mg, mdev);
+	assert_int_equal(mprotect(ubuf + PG, PG, PROT_READ), 0);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 0), a, PG, DMA_RW), 0);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 1), b, PG, DMA_RW), 0);
+	assert_errno(dirty_op(f, VFIO_IOMMU_DIRTY_PAGES_FLAG_START), 0);
+	assert_errno(vfio_dma_rw(&mdev->vdev, a, "x", 1, true), 0);
+	assert_errno(vfio_dma_rw(&mdev->vdev, b, "y", 1, true), 0);
+	assert_errno(proc_ioctl(f->p, f->cfd, VFIO_IOMMU_UNMAP_DMA, &u), -EFAULT);
+	assert_int_equal(((__u64 *)ubuf)[0], 1);
+	assert_errno(vfio_dma_rw(&mdev->vdev, a, "x", 1, true), -EINVAL);
+	assert_errno(dirty_get(f, b, PG, PG, &bitmap, 8), 0);
+	assert_int_equal(bitmap, 1);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 0), a, PG, DMA_RW), 0);
+	munmap(ubuf, 2 * PG);
+	emulated_done(f, mdev);
 }
 
 /* ---- groups in a type1 container ---------------------------------------------------- */
@@ -738,6 +890,53 @@ static void test_attach_conflicts(void **state)
 	mock_dev_free(m2);
 }
 
+/*
+ * When several attach conditions fail, the kernel's order decides: the
+ * aperture and reserved-region conflicts (-EINVAL), then MSI isolation
+ * (-EPERM), then the replay that pins the mappings (-ENOMEM).
+ */
+static void test_attach_errno_order(void **state)
+{
+	struct fixture *f = *state;
+	struct iommu_group *g3 = f->m->dev.iommu_group;
+	struct mock_dev *mdev = mock_dev_new(f->h, -1, "mdev-4", &mock_ops);
+	struct uvf_proc *user = proc_new(f->h, 0, 0, UVF_CAP_SYS_RAWIO, 2 * PG);
+	int mg, cfd, gfd;
+
+	assert_int_equal(vfio_register_emulated_iommu_dev(&mdev->vdev), 0);
+	mdev->registered = true;
+	mg = group_open(user, mdev->dev.iommu_group->id);
+	cfd = container_with_group(user, mg, VFIO_TYPE1v2_IOMMU);
+	gfd = group_open(user, 3);
+	/* Unpinned until an IOMMU group comes: more than the limit allows. */
+	assert_errno(dma_map(user, cfd, va(f, 0), 0x100000, 4 * PG, DMA_RW), 0);
+	assert_errno(group_set_container(user, gfd, cfd), -ENOMEM);
+	g3->msi_isolated = false;
+	assert_errno(group_set_container(user, gfd, cfd), -EPERM);
+	/* A mapping in the group's MSI window. */
+	assert_errno(dma_map(user, cfd, va(f, 4), 0xfee00000, PG, DMA_RW), 0);
+	assert_errno(group_set_container(user, gfd, cfd), -EINVAL);
+	g3->msi_isolated = true;
+	assert_errno(group_set_container(user, gfd, cfd), -EINVAL);
+	proc_free(user);
+	mock_dev_free(mdev);
+
+	/* An aperture that leaves a mapping out, and no MSI isolation. */
+	struct mock_dev *m4 = mock_dev_add(f->h, 4, "0000:00:04.0");
+	int g4 = group_open(f->p, 4);
+
+	fixture_open(f, VFIO_TYPE1v2_IOMMU);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 0), 0x100000, PG, DMA_RW), 0);
+	m4->dev.iommu_group->aperture_end = 0xfffff;
+	m4->dev.iommu_group->msi_isolated = false;
+	assert_errno(group_set_container(f->p, g4, f->cfd), -EINVAL);
+	m4->dev.iommu_group->aperture_end = (1ULL << 48) - 1;
+	assert_errno(group_set_container(f->p, g4, f->cfd), -EPERM);
+	proc_free(f->p);
+	f->p = NULL;
+	mock_dev_free(m4);
+}
+
 static void test_set_iommu_attach_failure(void **state)
 {
 	struct fixture *f = *state;
@@ -770,14 +969,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memlock_at_attach, setup_common, teardown),
 		cmocka_unit_test_setup_teardown(test_vaddr_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vaddr_blocks_attach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmap_of_invalid_vaddr_unblocks, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_vaddr_moves_accounting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dma_rw_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_pages_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_all_pages_with_iommu_group, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unmap_dirty_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_precise_for_emulated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_bitmap_overwrites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmap_dirty_fault_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_group_shares_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_conflicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attach_errno_order, setup_common, teardown),
 		cmocka_unit_test_setup_teardown(test_set_iommu_attach_failure, setup_unset,
 						teardown),
 	};

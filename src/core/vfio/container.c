@@ -131,7 +131,8 @@ static int __vfio_container_attach_groups(struct vfio_container *container,
 					  const struct vfio_iommu_driver_ops *driver,
 					  void *data)
 {
-	struct vfio_group *group, *undo;
+	struct vfio_group *group;
+	struct list_head *undo;
 	int ret = -ENODEV;
 
 	list_for_each_entry(group, &container->group_list, container_next) {
@@ -142,11 +143,11 @@ static int __vfio_container_attach_groups(struct vfio_container *container,
 	return ret;
 
 unwind:
-	list_for_each_entry(undo, &container->group_list, container_next) {
-		if (undo == group)
-			break;
-		driver->detach_group(data, undo->iommu_group);
-	}
+	/* Newest first, as the kernel unwinds. */
+	for (undo = group->container_next.prev; undo != &container->group_list;
+	     undo = undo->prev)
+		driver->detach_group(data, list_entry(undo, struct vfio_group,
+						      container_next)->iommu_group);
 	return ret;
 }
 

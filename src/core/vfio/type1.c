@@ -121,14 +121,24 @@ static bool type1_range_bisects(struct vfio_iommu *iommu, uint64_t iova, uint64_
 	return bisects;
 }
 
+/*
+ * The table calls this for every mapping it removes, however the removal
+ * came about (vfio_remove_dma): the entry returns to the limit and an
+ * invalidated vaddr stops blocking attach and dma_rw.  iommu->lock held.
+ */
+static void type1_remove_dma(struct iopt_area *a)
+{
+	struct vfio_iommu *iommu = a->front_data;
+
+	if (a->uaddr_invalid)
+		iommu->vaddr_invalid_count--;
+	iommu->dma_avail++;
+}
+
 /* Remove every mapping (the last IOMMU domain or the container went). */
 static void type1_unmap_unpin_all(struct vfio_iommu *iommu)
 {
-	size_t n = iopt_area_count(&iommu->iopt);
-
 	iopt_unmap_all(&iommu->iopt, NULL);
-	iommu->dma_avail += (unsigned int)n;
-	iommu->vaddr_invalid_count = 0;
 }
 
 static bool type1_iova_dma_valid(const struct vfio_iommu *iommu, uint64_t start,
@@ -182,18 +192,21 @@ static int type1_new_dma(struct vfio_iommu *iommu, struct uvf_caller *c, uint64_
 			 uint64_t vaddr, uint64_t size, int prot)
 {
 	struct uvf_mem_seg *segs = NULL;
+	struct iopt_area *a;
 	int n, ret;
 
 	n = type1_resolve(c, vaddr, size, prot & IOPT_WRITE, &segs);
 	if (n < 0)
 		return n;
 	ret = iopt_map(&iommu->iopt, &iova, segs, (uint32_t)n, prot, IOPT_MAP_FIXED,
-		       c->mm->account, capable(c, UVF_CAP_IPC_LOCK), vaddr, NULL);
+		       c->mm->account, capable(c, UVF_CAP_IPC_LOCK), vaddr, &a);
 	if (ret) {
 		type1_put_segs(segs, n);
 		return ret;
 	}
 	free(segs);	/* the area owns the object references now */
+	/* Areas go only under iommu->lock, which we hold: 'a' is live. */
+	a->front_data = iommu;
 	iommu->dma_avail--;
 	return 0;
 }
@@ -312,20 +325,27 @@ static int verify_bitmap_size(uint64_t npages, uint64_t bitmap_size)
 	return 0;
 }
 
-/* OR nbits of src into the user bitmap at ubitmap, starting at bit 'bit'. */
-static int type1_or_user_bitmap(struct uvf_caller *c, uint64_t ubitmap, uint64_t bit,
-				const unsigned long *src, uint64_t nbits)
+/*
+ * Store nbits of src in the user bitmap at ubitmap from bit 'bit' on
+ * (update_user_bitmap).  The words written are overwritten, not merged:
+ * only the bits below 'bit' in the first word keep the user's content
+ * (an earlier mapping's report); the tail of the last word is cleared.
+ */
+static int type1_update_user_bitmap(struct uvf_caller *c, uint64_t ubitmap, uint64_t bit,
+				    const unsigned long *src, uint64_t nbits)
 {
-	uint64_t first = bit / BITS_PER_LONG;
-	uint64_t nwords = (bit + nbits - 1) / BITS_PER_LONG - first + 1;
-	uint64_t uaddr = ubitmap + first * sizeof(unsigned long);
-	unsigned long *buf = calloc(nwords, sizeof(unsigned long));
 	uint64_t shift = bit % BITS_PER_LONG;
-	int ret;
+	uint64_t nwords = DIRTY_BITMAP_BYTES(nbits + shift) / sizeof(unsigned long);
+	uint64_t uaddr = ubitmap + bit / BITS_PER_LONG * sizeof(unsigned long);
+	unsigned long *buf = calloc(nwords, sizeof(unsigned long));
+	int ret = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	ret = copy_from_user(c, buf, uaddr, nwords * sizeof(unsigned long));
+	if (shift) {
+		ret = copy_from_user(c, buf, uaddr, sizeof(unsigned long));
+		buf[0] &= (1UL << shift) - 1;
+	}
 	if (!ret) {
 		for (uint64_t i = find_next_bit(src, nbits, 0); i < nbits;
 		     i = find_next_bit(src, nbits, i + 1))
@@ -334,6 +354,20 @@ static int type1_or_user_bitmap(struct uvf_caller *c, uint64_t ubitmap, uint64_t
 	}
 	free(buf);
 	return ret ? -EFAULT : 0;
+}
+
+/* A report that did not reach the user: its pages are dirty again. */
+static void type1_restore_dirty(struct vfio_iommu *iommu, uint64_t iova,
+				const unsigned long *bits, uint64_t nbits)
+{
+	unsigned int pgshift = type1_pgshift(iommu);
+	uint64_t i = find_next_bit(bits, nbits, 0), j;
+
+	while (i < nbits) {
+		j = find_next_zero_bit(bits, nbits, i);
+		iopt_mark_dirty(&iommu->iopt, iova + (i << pgshift), (j - i) << pgshift);
+		i = find_next_bit(bits, nbits, j);
+	}
 }
 
 /*
@@ -355,8 +389,12 @@ static int type1_report_dirty(struct vfio_iommu *iommu, struct uvf_caller *c,
 	ret = iopt_read_dirty(&iommu->iopt, iova, len, bits, false);
 	if (!ret && iommu->num_non_pinned_groups)
 		bitmap_set(bits, 0, nbits);
-	if (!ret)
-		ret = type1_or_user_bitmap(c, ubitmap, (iova - base_iova) >> pgshift, bits, nbits);
+	if (!ret) {
+		ret = type1_update_user_bitmap(c, ubitmap, (iova - base_iova) >> pgshift, bits,
+					       nbits);
+		if (ret)
+			type1_restore_dirty(iommu, iova, bits, nbits);
+	}
 	bitmap_free(bits);
 	return ret;
 }
@@ -462,22 +500,41 @@ static int type1_invalidate_vaddr(struct vfio_iommu *iommu, uint64_t iova, uint6
 	return ret;
 }
 
+/*
+ * UNMAP|GET_DIRTY_BITMAP (v2 only, the range bisects nothing): report and
+ * remove one mapping at a time, as vfio_dma_do_unmap does, so a fault on
+ * the user bitmap leaves the mappings before it reported and gone and the
+ * rest mapped with their dirty pages.
+ */
+static int type1_unmap_report_dirty(struct vfio_iommu *iommu, struct uvf_caller *c,
+				    uint64_t iova, uint64_t size, uint64_t ubitmap,
+				    uint64_t *unmapped)
+{
+	uint64_t (*dmas)[2] = NULL;
+	size_t n = 0;
+	int ret;
+
+	ret = type1_collect_dmas(iommu, iova, iova + size - 1, &dmas, &n);
+	for (size_t i = 0; !ret && i < n; i++) {
+		ret = type1_report_dirty(iommu, c, ubitmap, iova, dmas[i][0], dmas[i][1]);
+		if (!ret)
+			ret = iopt_unmap(&iommu->iopt, dmas[i][0], dmas[i][1], IOPT_UNMAP_STRICT,
+					 NULL);
+		if (!ret)
+			*unmapped += dmas[i][1];
+	}
+	free(dmas);
+	return ret;
+}
+
 static int type1_unmap_range(struct vfio_iommu *iommu, struct uvf_caller *c, uint64_t iova,
 			     uint64_t size, const struct vfio_bitmap *bitmap, uint64_t *unmapped)
 {
-	size_t before = iopt_area_count(&iommu->iopt);
-	int ret;
-
-	if (bitmap) {
-		ret = type1_iova_dirty_bitmap(iommu, c, (uint64_t)(uintptr_t)bitmap->data,
-					      iova, size);
-		if (ret)
-			return ret;
-	}
-	ret = iopt_unmap(&iommu->iopt, iova, size,
-			 iommu->v2 ? IOPT_UNMAP_STRICT : IOPT_UNMAP_TYPE1_V1, unmapped);
-	iommu->dma_avail += (unsigned int)(before - iopt_area_count(&iommu->iopt));
-	return ret;
+	if (bitmap)
+		return type1_unmap_report_dirty(iommu, c, iova, size,
+						(uint64_t)(uintptr_t)bitmap->data, unmapped);
+	return iopt_unmap(&iommu->iopt, iova, size,
+			  iommu->v2 ? IOPT_UNMAP_STRICT : IOPT_UNMAP_TYPE1_V1, unmapped);
 }
 
 static int type1_dma_do_unmap(struct vfio_iommu *iommu, struct uvf_caller *c,
@@ -514,10 +571,7 @@ static int type1_dma_do_unmap(struct vfio_iommu *iommu, struct uvf_caller *c,
 	if (invalidate_vaddr) {
 		ret = type1_invalidate_vaddr(iommu, iova, iova + size - 1, &unmapped);
 	} else if (unmap_all) {
-		size_t before = iopt_area_count(&iommu->iopt);
-
 		ret = iopt_unmap_all(&iommu->iopt, &unmapped);
-		iommu->dma_avail += (unsigned int)(before - iopt_area_count(&iommu->iopt));
 	} else {
 		ret = type1_unmap_range(iommu, c, iova, size, bitmap, &unmapped);
 	}
@@ -1095,6 +1149,7 @@ static int type1_open(struct vfio_core *core, struct uvf_caller *c, unsigned lon
 	iommu->v2 = arg == VFIO_TYPE1v2_IOMMU;
 	uvf_mutex_init(&iommu->lock);
 	iopt_init(&iommu->iopt, UVF_PAGE_SIZE);
+	iommu->iopt.release_front_data = type1_remove_dma;
 	list_init(&iommu->domain_list);
 	list_init(&iommu->emulated_groups);
 	iommu->dma_avail = core->host->params.dma_entry_limit;
@@ -1144,16 +1199,46 @@ static long type1_ioctl(void *data, struct uvf_caller *c, unsigned int cmd, uint
 	}
 }
 
+/*
+ * One mapping's share of a dma_rw (vfio_iommu_type1_dma_rw_chunk): -EINVAL
+ * where nothing is mapped, -EPERM for a mapping the device may not read
+ * (even to write it) or a write to one it may not write, -EFAULT if the
+ * memory cannot be reached.  iommu->lock held.
+ */
+static int type1_dma_rw_chunk(struct vfio_iommu *iommu, uint64_t iova, void *buf, size_t len,
+			      bool write, size_t *done)
+{
+	struct iopt_area *a = type1_find_dma(iommu, iova, iova);
+	uint64_t left;
+
+	if (!a)
+		return -EINVAL;
+	if (!(a->prot & IOPT_READ) || (write && !(a->prot & IOPT_WRITE)))
+		return -EPERM;
+	left = iopt_area_last(a) - iova;
+	*done = left < len - 1 ? (size_t)left + 1 : len;
+	return iopt_rw(&iommu->iopt, iova, buf, *done, write, NULL);
+}
+
 static int type1_dma_rw(void *data, uint64_t iova, void *buf, size_t len, bool write)
 {
 	struct vfio_iommu *iommu = data;
-	int ret;
+	size_t done;
+	int ret = 0;
 
 	uvf_mutex_lock(&iommu->lock);
 	if (iommu->vaddr_invalid_count)
 		ret = -EBUSY;
-	else
-		ret = iopt_rw(&iommu->iopt, iova, buf, len, write, NULL);
+	while (!ret && len) {
+		ret = type1_dma_rw_chunk(iommu, iova, buf, len, write, &done);
+		if (ret)
+			break;
+		buf = (uint8_t *)buf + done;
+		len -= done;
+		/* Nothing is mapped past the top of IOVA space. */
+		if (check_add_overflow(iova, (uint64_t)done, &iova) && len)
+			ret = -EINVAL;
+	}
 	uvf_mutex_unlock(&iommu->lock);
 	return ret;
 }

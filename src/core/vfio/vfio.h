@@ -94,8 +94,10 @@ unsigned int vfio_device_set_open_count(struct vfio_device_set *dev_set);
  * CPU access to IOVA space on behalf of an open emulated (mdev-style)
  * device, through its container (vfio_dma_rw): -EINVAL if the device is not
  * open or its group has no container, -ENOTTY if the backend cannot do it,
- * -EBUSY while a vaddr is invalidated (type1 VADDR), -EFAULT for unmapped
- * IOVAs.  Writes mark pages dirty.
+ * -EBUSY while a vaddr is invalidated (type1 VADDR), -EINVAL for an
+ * unmapped IOVA, -EPERM for a mapping without the needed permission,
+ * -EFAULT for unreachable memory; bytes copied before an error stay copied.
+ * Writes mark pages dirty.
  */
 int vfio_dma_rw(struct vfio_device *vdev, uint64_t iova, void *data, size_t len,
 		bool write);
