@@ -49,6 +49,7 @@ struct uvf_dma_fault;
 
 #define PCI_MODEL_NUM_BARS	6
 #define PCI_MODEL_MAX_TRAPS	4
+#define PCI_MODEL_MAX_CFG_REGS	8
 
 /* BAR flags */
 #define PCI_MODEL_BAR_MEM64	(1u << 0)	/* 64-bit BAR: takes this and the next slot */
@@ -66,6 +67,20 @@ struct pci_model_bar {
 	/* MMAP BARs: page-aligned ranges routed to bar_read/bar_write */
 	struct pci_model_range traps[PCI_MODEL_MAX_TRAPS];
 	unsigned int ntraps;
+};
+
+/*
+ * A device-specific config register outside every capability: the
+ * hardware's own error logs and controls (e.g. in PCIe extended space).
+ * vfio-pci passes such bytes through raw, as the kernel does with config
+ * space no capability claims.
+ */
+struct pci_model_cfg_reg {
+	uint16_t offset;	/* naturally aligned, after the capabilities */
+	uint8_t size;		/* 1, 2 or 4 */
+	uint32_t value;		/* power-on value */
+	uint32_t wmask;		/* bits a write sets */
+	uint32_t w1cmask;	/* bits a write of 1 clears */
 };
 
 struct pci_model_desc {
@@ -88,6 +103,8 @@ struct pci_model_desc {
 	bool flr;			/* PCIe Function Level Reset (needs pcie) */
 	bool aer;			/* AER extended capability (needs pcie) */
 	uint64_t serial;		/* non-zero: Device Serial Number ext. cap (needs pcie) */
+	struct pci_model_cfg_reg cfg_regs[PCI_MODEL_MAX_CFG_REGS];
+	unsigned int ncfg_regs;
 };
 
 struct pci_model {
@@ -145,6 +162,13 @@ bool pci_bus_master_enabled(struct pci_dev *pdev);
 bool pci_memory_enabled(struct pci_dev *pdev);
 /* Read the function's config space (1, 2 or 4 bytes, little endian). */
 uint32_t pci_config_read(struct pci_dev *pdev, unsigned int off, unsigned int len);
+/*
+ * Set 'bits' in one of the model's own config registers (cfg_regs), as the
+ * hardware latches status there (an error log).  -EINVAL unless
+ * [off, off+len) lies inside a declared register.
+ */
+int pci_config_set_bits(struct pci_dev *pdev, unsigned int off, unsigned int len,
+			uint32_t bits);
 
 /*
  * Signal 'vector'.  Returns 0 when sent or latched (MSI/MSI-X pending bit,

@@ -35,7 +35,9 @@
  * Parameters: "msix_vectors" (2..128, default 4), "flr" (default true).
  *
  * Locking: m->lock protects the registers and the worker handshake; the
- * copy itself and interrupt delivery run without it.
+ * copy itself runs without it.  The completion interrupt is raised with it
+ * held, so the result and its interrupt are one step for testdev_reset:
+ * a reset that voids the copy also drops its interrupt.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -261,9 +263,9 @@ static void *testdev_worker(void *arg)
 				m->intr |= INTR_DONE;
 				vec = VEC_DONE;
 			}
-			pthread_mutex_unlock(&m->lock);
+			/* Under the lock: a reset either voids the copy before
+			 * this check or comes after the interrupt, never between. */
 			pci_irq_raise(m->pdev, vec);
-			pthread_mutex_lock(&m->lock);
 		}
 		m->active = false;
 		pthread_cond_broadcast(&m->cond);

@@ -289,6 +289,52 @@ static void test_intx_unmask_eventfd(void **state)
 	assert_true(pci_cfg_read(f->pdev, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
 }
 
+/* One unmask eventfd at a time: a second is -EBUSY, a bad one leaves the
+ * registered one working, -1 frees the slot. */
+static void test_intx_unmask_eventfd_busy(void **state)
+{
+	struct fixture *f = *state;
+	int32_t fd = f->efd[1];
+	uint64_t one = 1;
+	int pipefd[2];
+
+	intx_on(f);
+	assert_errno(irqs(f, EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
+			  &fd, 4), 0);
+	fd = f->efd[2];
+	assert_errno(irqs(f, EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
+			  &fd, 4), -EBUSY);
+	fd = 4000;
+	assert_errno(irqs(f, EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
+			  &fd, 4), -EBADF);
+	assert_int_equal(pipe(pipefd), 0);
+	fd = pipefd[0];
+	assert_errno(irqs(f, EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
+			  &fd, 4), -EINVAL);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* The first one still unmasks. */
+	pci_irq_raise(f->pdev, 0);
+	assert_int_equal(efd_take(f->efd[0]), 1);
+	assert_int_equal(write(f->efd[1], &one, 8), 8);
+	assert_int_equal(efd_wait(f->efd[0], 2000), 1);
+	/* The other eventfd was never registered. */
+	pci_irq_lower(f->pdev);
+	assert_int_equal(write(f->efd[2], &one, 8), 8);
+	usleep(20000);
+	assert_int_equal(efd_take(f->efd[0]), 0);
+	assert_true(pci_cfg_read(f->pdev, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+	/* Freed with -1, the slot takes a new one. */
+	fd = -1;
+	assert_errno(irqs(f, EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
+			  &fd, 4), 0);
+	fd = f->efd[2];
+	assert_errno(irqs(f, EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
+			  &fd, 4), 0);
+	usleep(20000);		/* the count left in efd[2] unmasks at once */
+	assert_false(pci_cfg_read(f->pdev, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+}
+
 static void test_intx_trigger_changes(void **state)
 {
 	struct fixture *f = *state;
@@ -371,6 +417,55 @@ static void test_msi(void **state)
 	assert_errno(irqs(f, NONE | TRIGGER, VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL, 0), 0);
 	assert_int_equal(pci_cfg_read(f->pdev, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE, 0);
 	assert_errno(irqs(f, NONE | TRIGGER, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, NULL, 0), -EINVAL);
+}
+
+/* MSI has the vectors it was enabled with (not the power of two the
+ * function grants): an eventfd for another is -EINVAL, before the fd is
+ * even looked at. */
+static void test_msi_vector_beyond_enabled(void **state)
+{
+	struct fixture *f = *state;
+	int32_t fd = f->efd[0];
+
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &fd), 0);
+	fd = f->efd[1];
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 1, 1, &fd), -EINVAL);
+	fd = 4000;
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 1, 1, &fd), -EINVAL);
+	/* De-assigning it is nothing to do. */
+	fd = -1;
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 1, 1, &fd), 0);
+	/* Vector 0 still works; re-enabled with two, vector 1 is there. */
+	pci_irq_raise(f->pdev, 0);
+	assert_int_equal(efd_take(f->efd[0]), 1);
+	assert_errno(irqs(f, NONE | TRIGGER, VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL, 0), 0);
+	fd = f->efd[1];
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 1, 1, &fd), 0);
+	pci_irq_raise(f->pdev, 1);
+	assert_int_equal(efd_take(f->efd[1]), 1);
+}
+
+/* Enabling with no vector asks the host for 1..0 vectors: -ERANGE.  Out
+ * of D0 the host refuses with -EINVAL (for MSI-X after the range). */
+static void test_msi_enable_host_refusals(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int pm = pci_find_capability(f->pdev, PCI_CAP_ID_PM);
+	int32_t fd = f->efd[0];
+
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL), -ERANGE);
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL), -ERANGE);
+	cfg_write(f->p, f->o.dfd, pm + PCI_PM_CTRL, 2, PCI_D3hot);
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL), -EINVAL);
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL), -ERANGE);
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, &fd), -EINVAL);
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &fd), -EINVAL);
+	cfg_write(f->p, f->o.dfd, pm + PCI_PM_CTRL, 2, PCI_D0);
+	/* Nothing was left enabled; once enabled, count 0 is a no-op. */
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, &fd), 0);
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL), 0);
+	pci_irq_raise(f->pdev, 0);
+	assert_int_equal(efd_take(f->efd[0]), 1);
 }
 
 /* One vector granted: both device events alias onto it. */
@@ -570,6 +665,65 @@ static void test_req_on_unbind(void **state)
 	assert_null(f->pdev->dev.driver_data);
 }
 
+/* ---- a reset drops what the model raises meanwhile ------------------------------ */
+
+static unsigned int raising_resets;
+
+static int raising_init(struct pci_dev *pdev, struct json_object *params,
+			struct pci_model_desc *d, char *err, size_t errlen)
+{
+	d->vendor = 0x7576;
+	d->device = 0x00fe;
+	d->interrupt_pin = 1;
+	d->pcie = true;
+	d->flr = true;
+	return 0;
+}
+
+/* The completion of work the reset discards lands during the reset. */
+static void raising_reset(struct pci_dev *pdev)
+{
+	__atomic_add_fetch(&raising_resets, 1, __ATOMIC_RELAXED);
+	pci_irq_raise(pdev, 0);
+}
+
+static const struct pci_model raising_model = {
+	.name = "test-raise-in-reset",
+	.init = raising_init,
+	.reset = raising_reset,
+};
+
+static void test_reset_drops_interrupts(void **state)
+{
+	struct uvf_host *h;
+	struct uvf_proc *p;
+	struct pci_open o;
+	struct pci_dev *pdev;
+	int32_t fd = efd_new();
+	unsigned int before;
+	long ret = pci_model_register(&raising_model);
+
+	assert_true(ret == 0 || ret == -EEXIST);
+	h = test_host_from_json("{\"pci\":[{\"bdf\":\"0000:00:0a.0\","
+				"\"model\":\"test-raise-in-reset\",\"iommu_group\":20}]}");
+	p = proc_new_root(h);
+	o = pci_open_device(p, 20, "0000:00:0a.0");
+	pdev = test_pdev(h, "0000:00:0a.0");
+	assert_errno(set_eventfds(p, o.dfd, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &fd), 0);
+	before = raising_resets;
+	assert_errno(proc_ioctl(p, o.dfd, VFIO_DEVICE_RESET, NULL), 0);
+	assert_int_equal(raising_resets, before + 1);
+	assert_int_equal(efd_take(fd), 0);
+	assert_false(pci_cfg_read(pdev, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	/* Nothing stale: the next interrupt is delivered. */
+	assert_int_equal(pci_irq_raise(pdev, 0), 0);
+	assert_int_equal(efd_take(fd), 1);
+	proc_free(p);
+	host_free(h);
+	close(fd);
+	(void)state;
+}
+
 /* Closing the device tears interrupts down. */
 static void test_close_disables(void **state)
 {
@@ -599,9 +753,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_intx_mask_and_loopback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_virtual_disable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_unmask_eventfd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_unmask_eventfd_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_trigger_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_pending_at_enable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msi_vector_beyond_enabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msi_enable_host_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msi_single_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_masked_vector_pba, setup, teardown),
@@ -610,6 +767,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_req_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_req_on_unbind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_disables, setup, teardown),
+		cmocka_unit_test(test_reset_drops_interrupts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

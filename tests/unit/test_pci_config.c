@@ -7,6 +7,8 @@
  */
 #include "harness.h"
 #include "pci_test.h"
+#include <pthread.h>
+#include "core/pci/vfio_pci.h"
 #include "core/sysfs/sysfs.h"
 
 #define BDF "0000:00:03.0"
@@ -282,14 +284,25 @@ static void test_msi_enable(void **state)
 
 	assert_true(ucfg(f, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_64BIT);
 	assert_true(ucfg(f, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_MASKBIT);
-	/* Not enabled with SET_IRQS: enable does not stick, one vector shown. */
-	ucfg_write(f, msi + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_64BIT);
-	assert_int_equal(ucfg(f, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE, 0);
-	assert_int_equal(ucfg(f, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QMASK, 0);
-	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 0, 2, fds), 0);
-	/* The function has MSI on with two vectors; the user's view follows. */
-	assert_true(pci_cfg_read(f->pdev, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE);
+	/* Multiple Message Capable is the device's (2 vectors), as the kernel
+	 * shows it (QEMU sizes MSI from it), before and after SET_IRQS. */
 	assert_int_equal((ucfg(f, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QMASK) >> 1, 1);
+	/* Not enabled with SET_IRQS: enable does not stick. */
+	ucfg_write(f, msi + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_64BIT | 2);
+	assert_int_equal(ucfg(f, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE, 0);
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal((ucfg(f, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QMASK) >> 1, 1);
+	/* The low flags byte is the user's: MMC bits written read back. */
+	ucfg_write(f, msi + PCI_MSI_FLAGS, 1, PCI_MSI_FLAGS_64BIT);
+	assert_int_equal(ucfg(f, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_QMASK, 0);
+	assert_errno(set_irqs(f->p, f->o.dfd, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+			      VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL, 0), 0);
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_MSI_IRQ_INDEX, 0, 2, fds), 0);
+	/* The function has MSI on with two vectors. */
+	assert_true(pci_cfg_read(f->pdev, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE);
+	/* Multiple Message Enable above what SET_IRQS enabled is capped. */
+	ucfg_write(f, msi + PCI_MSI_FLAGS, 1, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_64BIT | (2 << 4));
+	assert_int_equal(ucfg(f, msi + PCI_MSI_FLAGS, 1) & PCI_MSI_FLAGS_QSIZE, 1 << 4);
 	ucfg_write(f, msi + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_64BIT | (1 << 4));
 	assert_int_equal(ucfg(f, msi + PCI_MSI_FLAGS, 2) & (PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE),
 			 PCI_MSI_FLAGS_ENABLE | (1 << 4));
@@ -387,6 +400,100 @@ static void test_power_state(void **state)
 	assert_int_equal(ucfg(f, pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK, PCI_D3hot);
 	ucfg_write(f, pm + PCI_PM_CTRL, 2, PCI_D0);
 	assert_int_equal(bar_read32(f->p, f->o.dfd, 0, TD_MAGIC), 0x54465655);
+}
+
+/* A PowerState write waits for region accesses in flight (memory_lock),
+ * as the kernel's vfio_lock_and_set_power_state does. */
+struct pm_write {
+	struct uvf_proc *p;
+	int dfd;
+	uint64_t pos;
+	ssize_t ret;
+};
+
+static void *pm_write_thread(void *arg)
+{
+	struct pm_write *w = arg;
+	uint16_t d3 = PCI_D3hot;
+
+	w->ret = proc_pwrite(w->p, w->dfd, &d3, 2, w->pos);
+	return NULL;
+}
+
+static void test_power_state_waits_for_accesses(void **state)
+{
+	struct fixture *f = *state;
+	struct vfio_pci_device *v = f->pdev->dev.driver_data;
+	unsigned int pm = pci_find_capability(f->pdev, PCI_CAP_ID_PM);
+	uint64_t cfg = region_offset(f->p, f->o.dfd, VFIO_PCI_CONFIG_REGION_INDEX);
+	struct pm_write w = { .p = f->p, .dfd = f->o.dfd, .pos = cfg + pm + PCI_PM_CTRL };
+	unsigned int during;
+	pthread_t t;
+
+	assert_non_null(v);
+	uvf_read_lock(&v->memory_lock);		/* a BAR access in flight */
+	assert_int_equal(pthread_create(&t, NULL, pm_write_thread, &w), 0);
+	usleep(50000);
+	during = pci_get_power_state(f->pdev);
+	uvf_rw_unlock(&v->memory_lock);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(during, PCI_D0);
+	assert_int_equal(w.ret, 2);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D3hot);
+}
+
+/* The PCIe capability's length follows its version: a version 1 endpoint
+ * ends after the link registers, a version 1 RC integrated endpoint after
+ * the device registers; what follows is no capability's (raw access). */
+static void set_exp_version1(struct pci_dev *pdev)
+{
+	unsigned int flags = pdev->exp_cap + PCI_EXP_FLAGS;
+
+	pdev->cfg[flags] = (uint8_t)((pdev->cfg[flags] & ~PCI_EXP_FLAGS_VERS) | 1);
+	pdev->cfg_reset[flags] = pdev->cfg[flags];
+	/* A register past the v1 length the function lets software write. */
+	pdev->wmask[pdev->exp_cap + PCI_EXP_DEVCAP2] = 0xff;
+}
+
+static void check_exp_len(struct uvf_proc *p, const char *bdf, unsigned int group,
+			  struct pci_dev *pdev, unsigned int len)
+{
+	struct pci_open o = pci_open_device(p, group, bdf);
+	struct vfio_pci_device *v = pdev->dev.driver_data;
+	unsigned int exp = pdev->exp_cap;
+
+	assert_int_equal(v->config_map[exp + len - 1], PCI_CAP_ID_EXP);
+	assert_int_equal(v->config_map[exp + len], PCI_CAP_ID_INVALID);
+	cfg_write(p, o.dfd, exp + PCI_EXP_DEVCAP2, 1, 0x5a);
+	assert_int_equal(pci_cfg_read(pdev, exp + PCI_EXP_DEVCAP2, 1), 0x5a);
+	pci_close_device(p, &o);
+}
+
+static void test_exp_cap_version1(void **state)
+{
+	struct uvf_host *h = test_host_from_json(
+		"{\"pci\":[{\"bdf\":\"0000:00:07.0\",\"model\":\"uvfio-test\",\"iommu_group\":7},"
+		"{\"bdf\":\"0000:01:00.0\",\"model\":\"uvfio-test\",\"iommu_group\":8},"
+		"{\"bdf\":\"0000:00:08.0\",\"model\":\"uvfio-test\",\"iommu_group\":9}]}");
+	struct uvf_proc *p = proc_new_root(h);
+	struct pci_dev *rc_end = test_pdev(h, "0000:00:07.0");
+	struct pci_dev *endpoint = test_pdev(h, "0000:01:00.0");
+	struct pci_dev *v2 = test_pdev(h, "0000:00:08.0");
+	struct pci_open o;
+
+	set_exp_version1(rc_end);
+	set_exp_version1(endpoint);
+	check_exp_len(p, "0000:00:07.0", 7, rc_end, PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V1);
+	check_exp_len(p, "0000:01:00.0", 8, endpoint, PCI_CAP_EXP_ENDPOINT_SIZEOF_V1);
+	/* Version 2 covers it: the write does not pass. */
+	v2->wmask[v2->exp_cap + PCI_EXP_DEVCAP2] = 0xff;
+	o = pci_open_device(p, 9, "0000:00:08.0");
+	cfg_write(p, o.dfd, v2->exp_cap + PCI_EXP_DEVCAP2, 1, 0x5a);
+	assert_int_equal(pci_cfg_read(v2, v2->exp_cap + PCI_EXP_DEVCAP2, 1), 0);
+	pci_close_device(p, &o);
+	proc_free(p);
+	host_free(h);
+	(void)state;
 }
 
 static void test_config_bounds(void **state)
@@ -550,6 +657,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flr_via_devctl, setup, teardown),
 		cmocka_unit_test(test_no_flr),
 		cmocka_unit_test_setup_teardown(test_power_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_power_state_waits_for_accesses, setup, teardown),
+		cmocka_unit_test(test_exp_cap_version1),
 		cmocka_unit_test_setup_teardown(test_config_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sysfs_attributes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sysfs_reset_attr, setup, teardown),

@@ -2,12 +2,16 @@
 /*
  * The vfio-pci device fd: GET_INFO, GET_REGION_INFO (sparse mmap and
  * MSIX_MAPPABLE caps, the grow-and-retry protocol), region read/write and
- * their bounds, mmap of BAR memory shared with the model, RESET, and the
- * hot reset pair with group-fd proof of ownership.
+ * their bounds, mmap of BAR memory shared with the model, RESET, the
+ * hot reset pair with group-fd proof of ownership, and the low-power
+ * device features.
  */
 #include "harness.h"
 #include "pci_test.h"
+#include <pthread.h>
 #include <sys/mman.h>
+#include "core/host/file.h"
+#include "core/mm/mm.h"
 
 #define BDF "0000:00:03.0"
 
@@ -238,6 +242,26 @@ static void test_msix_table_hidden(void **state)
 	close(fd);
 }
 
+/* Memory decode off fails what reaches the device, not the MSI-X table:
+ * the kernel checks the enable per piece of real I/O. */
+static void test_msix_table_memory_disabled(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t bar2 = region_offset(f->p, f->o.dfd, 2);
+	uint64_t bar0 = region_offset(f->p, f->o.dfd, 0);
+	uint32_t v = 0;
+	uint8_t page[64];
+
+	cfg_write(f->p, f->o.dfd, PCI_COMMAND, 2, 0);
+	assert_errno(proc_pread(f->p, f->o.dfd, &v, 4, bar2 + 12), 4);
+	assert_int_equal(v, 0xffffffff);
+	assert_errno(proc_pwrite(f->p, f->o.dfd, &v, 4, bar2 + 12), 4);
+	/* Running from the table into the trapped page: the device part fails. */
+	assert_errno(proc_pread(f->p, f->o.dfd, page, sizeof(page), bar2 + 4 * 16 - 32), -EIO);
+	assert_errno(proc_pread(f->p, f->o.dfd, &v, 4, bar2 + 0x800), -EIO);
+	assert_errno(proc_pread(f->p, f->o.dfd, &v, 4, bar0), -EIO);
+}
+
 /* ---- mmap ----------------------------------------------------------------- */
 
 static void test_mmap_bar2(void **state)
@@ -269,6 +293,34 @@ static void test_mmap_bar2(void **state)
 	model[12288] = 0x7e;
 	assert_int_equal(map[8192], 0x7e);
 	munmap(map, 12288);
+}
+
+/* The BAR's memfd a client maps is sealed: shrinking it under a model
+ * would turn the model's accesses into SIGBUS in the host. */
+static void test_mmap_memfd_sealed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t bar2 = region_offset(f->p, f->o.dfd, 2);
+	struct uvf_file *file = proc_file(f->p, f->o.dfd);
+	struct uvf_mmap_desc desc = { 0 };
+	int fd;
+
+	assert_non_null(file);
+	assert_errno(file_mmap(file, &f->p->caller, bar2 + 4096, 4096, PROT_READ | PROT_WRITE,
+			       true, &desc), 0);
+	assert_non_null(desc.obj);
+	assert_int_equal(desc.obj_off, 4096);
+	fd = memobj_fd(desc.obj);
+	assert_true(fd >= 0);
+	errno = 0;
+	assert_int_equal(ftruncate(fd, 0), -1);
+	assert_int_equal(errno, EPERM);
+	errno = 0;
+	assert_int_equal(ftruncate(fd, 1 << 20), -1);
+	assert_int_equal(errno, EPERM);
+	/* The model's storage is intact. */
+	*(volatile uint8_t *)((uint8_t *)pci_bar_mem(f->pdev, 2) + 16383) = 1;
+	memobj_put(desc.obj);
 }
 
 static void test_mmap_refusals(void **state)
@@ -475,6 +527,174 @@ static void test_hot_reset_foreign_function(void **state)
 	pci_close_device(f->p, &o);
 }
 
+/* pci_reset_bus resets only functions its caller vouches for, all or none. */
+static int refuse_fn1(struct pci_dev *pdev, void *arg)
+{
+	(*(unsigned int *)arg)++;
+	return PCI_FUNC(pdev->devfn) == 1 ? -ENODEV : 0;
+}
+
+static int accept_all(struct pci_dev *pdev, void *arg)
+{
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
+static void test_reset_bus_vouched(void **state)
+{
+	struct fixture *f = *state;
+	struct pci_open o0 = pci_open_device(f->p, 10, "0000:01:00.0");
+	struct pci_open o1 = pci_open_device(f->p, 11, "0000:01:00.1");
+	struct pci_dev *pdev = test_pdev(f->h, "0000:01:00.0");
+	unsigned int asked = 0;
+
+	bar_write32(f->p, o0.dfd, 0, TD_SCRATCH, 5);
+	bar_write32(f->p, o1.dfd, 0, TD_SCRATCH, 6);
+	assert_errno(pci_reset_bus(pdev->bus, refuse_fn1, &asked), -ENODEV);
+	assert_int_equal(asked, 2);
+	assert_int_equal(bar_read32(f->p, o0.dfd, 0, TD_SCRATCH), 5);
+	assert_int_equal(bar_read32(f->p, o1.dfd, 0, TD_SCRATCH), 6);
+	asked = 0;
+	assert_errno(pci_reset_bus(pdev->bus, accept_all, &asked), 0);
+	assert_int_equal(asked, 2);
+	assert_int_equal(bar_read32(f->p, o0.dfd, 0, TD_SCRATCH), 0);
+	assert_int_equal(bar_read32(f->p, o1.dfd, 0, TD_SCRATCH), 0);
+	/* The root bus has no bus reset. */
+	assert_errno(pci_reset_bus(test_pdev(f->h, BDF)->bus, accept_all, &asked), -ENOTTY);
+	pci_close_device(f->p, &o1);
+	pci_close_device(f->p, &o0);
+}
+
+/* ---- low power (DEVICE_FEATURE) ---------------------------------------------- */
+
+static long feature(struct fixture *f, uint32_t flags, const void *data, size_t len)
+{
+	uint8_t buf[sizeof(struct vfio_device_feature) + 32];
+	struct vfio_device_feature *ft = (struct vfio_device_feature *)buf;
+
+	assert_true(len <= 32);
+	ft->argsz = (uint32_t)(sizeof(*ft) + len);
+	ft->flags = flags;
+	if (len)
+		memcpy(ft->data, data, len);
+	return proc_ioctl(f->p, f->o.dfd, VFIO_DEVICE_FEATURE, ft);
+}
+
+static long wakeup_entry(struct fixture *f, int32_t fd)
+{
+	struct vfio_device_low_power_entry_with_wakeup e = { .wakeup_eventfd = fd };
+
+	return feature(f, VFIO_DEVICE_FEATURE_SET |
+		       VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP, &e, sizeof(e));
+}
+
+#define LP_SET(id) (VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_##id)
+
+static void test_low_power_validation(void **state)
+{
+	struct fixture *f = *state;
+	static const uint32_t ids[] = {
+		VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY,
+		VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP,
+		VFIO_DEVICE_FEATURE_LOW_POWER_EXIT,
+	};
+	struct vfio_device_low_power_entry_with_wakeup e = { .wakeup_eventfd = -1 };
+	uint8_t token[16] = { 0 };
+	int pipefd[2];
+
+	/* Every vfio-pci device has them, SET only. */
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		uint32_t probe = VFIO_DEVICE_FEATURE_PROBE | ids[i];
+
+		assert_errno(feature(f, probe | VFIO_DEVICE_FEATURE_SET, NULL, 0), 0);
+		assert_errno(feature(f, probe, NULL, 0), 0);
+		assert_errno(feature(f, probe | VFIO_DEVICE_FEATURE_GET, NULL, 0), -EINVAL);
+		assert_errno(feature(f, VFIO_DEVICE_FEATURE_GET | ids[i], NULL, 0), -EINVAL);
+		assert_errno(feature(f, ids[i], NULL, 0), -EINVAL);
+	}
+	/* WITH_WAKEUP: the struct, a non-negative fd, an eventfd. */
+	assert_errno(feature(f, LP_SET(ENTRY_WITH_WAKEUP), &e, 4), -EINVAL);
+	assert_errno(wakeup_entry(f, -1), -EINVAL);
+	assert_errno(wakeup_entry(f, 4000), -EBADF);
+	assert_int_equal(pipe(pipefd), 0);
+	assert_errno(wakeup_entry(f, pipefd[0]), -EINVAL);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* No VF token (no SR-IOV), no other feature. */
+	assert_errno(feature(f, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN, token,
+			     sizeof(token)), -ENOTTY);
+	assert_errno(feature(f, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET | 99, NULL,
+			     0), -ENOTTY);
+	/* None of that entered low power; EXIT without ENTRY is fine. */
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D0);
+	assert_errno(feature(f, LP_SET(EXIT), NULL, 0), 0);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D0);
+}
+
+static void test_low_power_entry_exit(void **state)
+{
+	struct fixture *f = *state;
+	int32_t intx = efd_new();
+
+	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &intx), 0);
+	assert_errno(feature(f, LP_SET(ENTRY), NULL, 0), 0);
+	/* Idle: in D3hot with INTx masked. */
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D3hot);
+	assert_true(pci_cfg_read(f->pdev, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+	/* Already engaged (the call woke it, then it went back). */
+	assert_errno(feature(f, LP_SET(ENTRY), NULL, 0), -EINVAL);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D3hot);
+	/* An access wakes it for its duration only. */
+	assert_int_equal(bar_read32(f->p, f->o.dfd, 0, TD_MAGIC), 0x54465655);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D3hot);
+	/* An interrupt while masked waits; EXIT unmasks and it arrives. */
+	pci_irq_raise(f->pdev, 0);
+	assert_int_equal(efd_take(intx), 0);
+	assert_errno(feature(f, LP_SET(EXIT), NULL, 0), 0);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D0);
+	assert_int_equal(efd_take(intx), 1);
+	assert_int_equal(bar_read32(f->p, f->o.dfd, 0, TD_MAGIC), 0x54465655);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D0);
+	assert_errno(feature(f, LP_SET(EXIT), NULL, 0), 0);
+	close(intx);
+}
+
+static void test_low_power_wakeup(void **state)
+{
+	struct fixture *f = *state;
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	int efd = efd_new();
+
+	assert_errno(wakeup_entry(f, efd), 0);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D3hot);
+	assert_int_equal(efd_take(efd), 0);
+	/* Any ioctl wakes it: signalled, and low power is over. */
+	assert_errno(proc_ioctl(f->p, f->o.dfd, VFIO_DEVICE_GET_INFO, &info), 0);
+	assert_int_equal(efd_take(efd), 1);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D0);
+	assert_int_equal(cfg_read(f->p, f->o.dfd, PCI_VENDOR_ID, 2), 0x7576);
+	assert_int_equal(efd_take(efd), 0);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D0);
+	/* So it may be entered again.  A second entry wakes the device first:
+	 * the first one is reported and over, the second takes its place. */
+	assert_errno(wakeup_entry(f, efd), 0);
+	assert_errno(wakeup_entry(f, efd), 0);
+	assert_int_equal(efd_take(efd), 1);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D3hot);
+	/* EXIT itself is a wake-up to report. */
+	assert_errno(feature(f, LP_SET(EXIT), NULL, 0), 0);
+	assert_int_equal(efd_take(efd), 1);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D0);
+	/* Closing ends low power without a wake-up signal. */
+	assert_errno(wakeup_entry(f, efd), 0);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D3hot);
+	pci_close_device(f->p, &f->o);
+	assert_int_equal(pci_get_power_state(f->pdev), PCI_D0);
+	assert_int_equal(efd_take(efd), 0);
+	f->o = pci_open_device(f->p, 3, BDF);
+	close(efd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,7 +704,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bar_registers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_region_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_table_hidden, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msix_table_memory_disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmap_bar2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmap_memfd_sealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmap_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_without_flr, setup_hot, teardown),
@@ -492,6 +714,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hot_reset_info, setup_hot, teardown),
 		cmocka_unit_test_setup_teardown(test_hot_reset, setup_hot, teardown),
 		cmocka_unit_test_setup_teardown(test_hot_reset_foreign_function, setup_hot, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_bus_vouched, setup_hot, teardown),
+		cmocka_unit_test_setup_teardown(test_low_power_validation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_low_power_entry_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_low_power_wakeup, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,8 @@
  *
  * Layout (all capabilities the model asks for, in this order):
  *   0x40 PM, then MSI, MSI-X and PCI Express in the standard space;
- *   0x100 AER (0x48 bytes reserved), then Device Serial Number.
+ *   0x100 AER (0x48 bytes reserved), then Device Serial Number;
+ * then the model's own registers (cfg_regs) where it declares them.
  * A PCIe function on bus 0 is a Root Complex Integrated Endpoint (no link
  * registers), elsewhere an Endpoint with an x1 link, as QEMU models them.
  *
@@ -437,6 +438,37 @@ static void build_dsn(struct pci_dev *pdev, struct cap_builder *cb)
 	put_le(pdev->cfg, pos + 8, 4, (uint32_t)(pdev->desc.serial >> 32));
 }
 
+/*
+ * The model's own registers, after every capability so none overlaps one;
+ * with no extended capability, 0x100 keeps its empty header.
+ */
+static int build_model_regs(struct pci_dev *pdev, const struct cap_builder *cb, char *err,
+			    size_t errlen)
+{
+	const struct pci_model_desc *d = &pdev->desc;
+
+	if (d->ncfg_regs > PCI_MODEL_MAX_CFG_REGS) {
+		snprintf(err, errlen, "%u config registers > %d", d->ncfg_regs,
+			 PCI_MODEL_MAX_CFG_REGS);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < d->ncfg_regs; i++) {
+		const struct pci_model_cfg_reg *r = &d->cfg_regs[i];
+		unsigned int first_free = r->offset < PCI_CFG_SPACE_SIZE ? cb->pos :
+					  (cb->eprev ? cb->epos : PCI_CFG_SPACE_SIZE + 4);
+
+		if ((r->size != 1 && r->size != 2 && r->size != 4) ||
+		    !IS_ALIGNED(r->offset, r->size) || r->offset < first_free ||
+		    r->offset + r->size > pdev->cfg_size) {
+			snprintf(err, errlen, "config register %u at %#x: not a free, aligned "
+				 "1, 2 or 4 bytes after the capabilities", i, r->offset);
+			return -EINVAL;
+		}
+		reg_init(pdev, r->offset, r->size, r->value, r->wmask, r->w1cmask);
+	}
+	return 0;
+}
+
 static void build_header(struct pci_dev *pdev)
 {
 	const struct pci_model_desc *d = &pdev->desc;
@@ -490,6 +522,9 @@ int pci_config_build(struct pci_dev *pdev, char *err, size_t errlen)
 		build_aer(pdev, &cb);
 	if (d->serial)
 		build_dsn(pdev, &cb);
+	ret = build_model_regs(pdev, &cb, err, errlen);
+	if (ret)
+		return ret;
 	memcpy(pdev->cfg_reset, pdev->cfg, sizeof(pdev->cfg));
 	return pci_irq_init(pdev);
 }
@@ -556,6 +591,26 @@ uint32_t pci_cfg_read(struct pci_dev *pdev, unsigned int off, unsigned int len)
 	v = get_le(pdev->cfg, off, len);
 	uvf_mutex_unlock(&pdev->lock);
 	return v;
+}
+
+int pci_config_set_bits(struct pci_dev *pdev, unsigned int off, unsigned int len,
+			uint32_t bits)
+{
+	const struct pci_model_desc *d = &pdev->desc;
+
+	if (!cfg_access_ok(pdev, off, len))
+		return -EINVAL;
+	for (unsigned int i = 0; i < d->ncfg_regs; i++) {
+		const struct pci_model_cfg_reg *r = &d->cfg_regs[i];
+
+		if (off < r->offset || off + len > (unsigned int)r->offset + r->size)
+			continue;
+		uvf_mutex_lock(&pdev->lock);
+		put_le(pdev->cfg, off, len, get_le(pdev->cfg, off, len) | bits);
+		uvf_mutex_unlock(&pdev->lock);
+		return 0;
+	}
+	return -EINVAL;
 }
 
 static bool range_has(unsigned int off, unsigned int len, unsigned int reg, unsigned int rlen)
@@ -662,6 +717,13 @@ void pci_set_power_state(struct pci_dev *pdev, unsigned int state)
 			     (uint16_t)state);
 }
 
+unsigned int pci_get_power_state(struct pci_dev *pdev)
+{
+	if (!pdev->pm_cap)
+		return PCI_D0;
+	return pci_cfg_read(pdev, pdev->pm_cap + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK;
+}
+
 /*
  * DisINTx masking: change the mask only when the pending state agrees
  * (mask when our interrupt is pending, unmask when none is), so a shared
@@ -745,19 +807,23 @@ void pci_free_saved_state(struct pci_saved_state *s)
 
 /*
  * The function's own reset.  COMMAND goes to zero first, so Bus Master is
- * off while the model stops in-flight work; anything the model raised
- * meanwhile is dropped with the rest of the interrupt state.
+ * off while the model stops in-flight work.  Until the model's reset has
+ * returned the function is in reset: whatever the model raises meanwhile
+ * (the completion of work the reset discards) is dropped, never delivered,
+ * along with the rest of the interrupt state.
  */
 void pci_dev_reset_hw(struct pci_dev *pdev)
 {
 	uvf_mutex_lock(&pdev->lock);
 	memcpy(pdev->cfg, pdev->cfg_reset, pdev->cfg_size);
 	pci_irq_reset_locked(pdev);
+	pdev->in_reset++;
 	uvf_mutex_unlock(&pdev->lock);
 	if (pdev->realized && pdev->model->reset)
 		pdev->model->reset(pdev);
 	uvf_mutex_lock(&pdev->lock);
 	pci_irq_reset_locked(pdev);
+	pdev->in_reset--;
 	uvf_mutex_unlock(&pdev->lock);
 }
 
@@ -797,29 +863,47 @@ int pci_try_reset_function(struct pci_dev *pdev)
 struct dev_collector {
 	struct pci_dev **devs;
 	unsigned int n, max;
+	int (*may_reset)(struct pci_dev *pdev, void *arg);
+	void *arg;
 };
 
 static int collect_dev(struct pci_dev *pdev, void *arg)
 {
 	struct dev_collector *dc = arg;
+	int ret;
 
 	if (dc->n == dc->max)
-		return -EAGAIN;
+		return -EAGAIN;		/* the bus changed since we counted */
+	ret = dc->may_reset(pdev, dc->arg);
+	if (ret)
+		return ret;
 	dc->devs[dc->n++] = pdev;
 	return 0;
 }
 
 /*
- * Every function on the bus resets at once; each keeps its state.  The
- * functions of a bus live as long as the host's topology (the callers hold
- * the device set that contains them), so the collected list stays valid.
+ * Every function on the bus resets at once; each keeps its state.
+ *
+ * The list of functions is taken under host->lock, which cannot be held
+ * across the resets (models block in reset).  What keeps each function
+ * alive after it is dropped is the caller's: 'may_reset' vouches for every
+ * function in the same walk that collects it (a function it does not know
+ * fails the reset with its error), so no function appears between the
+ * caller's check and the reset.  vfio-pci vouches for the functions of its
+ * device set while it holds dev_set->lock, and a function leaves the set
+ * under that lock (unbind) before it can be destroyed; the kernel gets the
+ * same from pci_bus_trylock() holding every device lock of the bus.
  */
-int pci_reset_bus(struct pci_bus *bus)
+int pci_reset_bus(struct pci_bus *bus, int (*may_reset)(struct pci_dev *pdev, void *arg),
+		  void *arg)
 {
-	struct dev_collector dc = { .max = pci_bus_count_devs(bus) };
+	struct dev_collector dc = {
+		.max = pci_bus_count_devs(bus), .may_reset = may_reset, .arg = arg,
+	};
 	struct pci_saved_state **saved;
 	struct pci_dev **devs;
 	unsigned int n;
+	int ret;
 
 	if (!pci_probe_reset_bus(bus))
 		return -ENOTTY;
@@ -831,8 +915,8 @@ int pci_reset_bus(struct pci_bus *bus)
 		return -ENOMEM;
 	}
 	dc.devs = devs;
-	pci_bus_for_each_dev(bus, collect_dev, &dc);
-	n = dc.n;
+	ret = pci_bus_for_each_dev(bus, collect_dev, &dc);
+	n = ret ? 0 : dc.n;
 	for (unsigned int i = 0; i < n; i++)
 		saved[i] = pci_save_state(devs[i]);
 	for (unsigned int i = 0; i < n; i++)
@@ -843,5 +927,5 @@ int pci_reset_bus(struct pci_bus *bus)
 	}
 	free(saved);
 	free(devs);
-	return 0;
+	return ret;
 }

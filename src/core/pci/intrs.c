@@ -60,7 +60,7 @@ static bool fd_is_eventfd(int fd)
 }
 
 /* eventfd_ctx_fdget: a host fd we own, -EBADF or -EINVAL. */
-static int eventfd_fget(struct uvf_caller *c, int fd)
+int vfio_pci_eventfd_get(struct uvf_caller *c, int fd)
 {
 	int raw = caller_fget_raw(c, fd);
 
@@ -73,7 +73,7 @@ static int eventfd_fget(struct uvf_caller *c, int fd)
 	return raw;
 }
 
-static void eventfd_signal(int fd)
+void vfio_pci_eventfd_signal(int fd)
 {
 	uint64_t one = 1;
 
@@ -81,13 +81,24 @@ static void eventfd_signal(int fd)
 		uvf_dbg("vfio-pci", "eventfd %d: signal lost", fd);
 }
 
-static void eventfd_put(int fd)
+void vfio_pci_eventfd_put(int fd)
 {
 	if (fd >= 0)
 		close(fd);
 }
 
-/* ---- virqfd: an eventfd that calls back into us when signalled ---------- */
+/*
+ * ---- virqfd: an eventfd that calls back into us when signalled ----------
+ *
+ * Deviation: the thread polls our own duplicate of the user's eventfd, so
+ * it never sees the user close it.  The kernel's virqfd hears EPOLLHUP
+ * when the eventfd's last file reference goes and drops the registration
+ * (QEMU relies on that when it tears down its KVM resample eventfd); here
+ * the registration stays until the user de-assigns it (-1), disables INTx
+ * or closes the device, and a new unmask eventfd meanwhile is -EBUSY.
+ * Seeing the close would need the client's file table (our duplicate
+ * holds the file open), which neither transport has.
+ */
 
 struct virqfd {
 	struct vfio_pci_device *v;
@@ -125,15 +136,15 @@ static int virqfd_enable(struct vfio_pci_device *v, int fd, struct virqfd **out)
 	struct virqfd *q = calloc(1, sizeof(*q));
 
 	if (!q) {
-		eventfd_put(fd);
+		vfio_pci_eventfd_put(fd);
 		return -ENOMEM;
 	}
 	q->v = v;
 	q->fd = fd;
 	q->stop = eventfd(0, EFD_CLOEXEC);
 	if (q->stop < 0 || pthread_create(&q->thread, NULL, virqfd_thread, q)) {
-		eventfd_put(q->stop);
-		eventfd_put(fd);
+		vfio_pci_eventfd_put(q->stop);
+		vfio_pci_eventfd_put(fd);
 		free(q);
 		return -ENOMEM;
 	}
@@ -148,10 +159,10 @@ static void virqfd_disable(struct virqfd **pq)
 	if (!q)
 		return;
 	*pq = NULL;
-	eventfd_signal(q->stop);
+	vfio_pci_eventfd_signal(q->stop);
 	pthread_join(q->thread, NULL);
-	eventfd_put(q->stop);
-	eventfd_put(q->fd);
+	vfio_pci_eventfd_put(q->stop);
+	vfio_pci_eventfd_put(q->fd);
 	free(q);
 }
 
@@ -201,7 +212,7 @@ static bool is_irq_none(const struct vfio_pci_device *v)
 static void send_intx_eventfd_locked(struct vfio_pci_device *v)
 {
 	if (is_intx(v) && !v->virq_disabled)
-		eventfd_signal(v->ctx[0].trigger);
+		vfio_pci_eventfd_signal(v->ctx[0].trigger);
 }
 
 static void send_intx_eventfd(struct vfio_pci_device *v)
@@ -231,7 +242,7 @@ static void vfio_msi_handler(void *priv, unsigned int vector)
 	uvf_mutex_lock(&v->irqlock);
 	if ((v->irq_type == VFIO_PCI_MSI_IRQ_INDEX || v->irq_type == VFIO_PCI_MSIX_IRQ_INDEX) &&
 	    vector < v->num_ctx && v->ctx[vector].active)
-		eventfd_signal(v->ctx[vector].trigger);
+		vfio_pci_eventfd_signal(v->ctx[vector].trigger);
 	uvf_mutex_unlock(&v->irqlock);
 }
 
@@ -240,7 +251,7 @@ static void vfio_err_handler(void *priv)
 	struct vfio_pci_device *v = priv;
 
 	uvf_mutex_lock(&v->irqlock);
-	eventfd_signal(v->err_trigger);
+	vfio_pci_eventfd_signal(v->err_trigger);
 	uvf_mutex_unlock(&v->irqlock);
 }
 
@@ -253,23 +264,28 @@ const struct pci_irq_sink vfio_pci_irq_sink = {
 void vfio_pci_signal_req(struct vfio_pci_device *v)
 {
 	uvf_mutex_lock(&v->irqlock);
-	eventfd_signal(v->req_trigger);
+	vfio_pci_eventfd_signal(v->req_trigger);
 	uvf_mutex_unlock(&v->irqlock);
 }
 
 /* ---- INTx ------------------------------------------------------------------ */
 
-/* igate held.  Masking never delivers, so DisINTx is set under irqlock. */
-static void __intx_mask(struct vfio_pci_device *v)
+/* igate held.  Masking never delivers, so DisINTx is set under irqlock.
+ * Returns whether this masked INTx (false: not in use or already masked). */
+static bool __intx_mask(struct vfio_pci_device *v)
 {
+	bool changed = false;
+
 	uvf_mutex_lock(&v->irqlock);
 	if (!is_intx(v)) {
 		pci_intx(v->pdev, false);	/* the function follows the virtual bit */
 	} else if (!v->ctx[0].masked) {
 		pci_intx(v->pdev, false);
 		v->ctx[0].masked = true;
+		changed = true;
 	}
 	uvf_mutex_unlock(&v->irqlock);
+	return changed;
 }
 
 /* > 0: an interrupt is still pending, signal it instead of unmasking. */
@@ -298,24 +314,37 @@ static void intx_unmask_from_user(struct vfio_pci_device *v)
 		send_intx_eventfd(v);
 }
 
-/* The user's virtual DisINTx (config_lock held): set, mask; clear, unmask. */
-void vfio_pci_intx_mask(struct vfio_pci_device *v)
+/* For runtime suspend: only INTx in use is masked (irq_type is stable
+ * under igate). */
+bool vfio_pci_intx_mask(struct vfio_pci_device *v)
 {
+	bool changed = false;
+
 	uvf_mutex_lock(&v->igate);
-	uvf_mutex_lock(&v->irqlock);
-	v->virq_disabled = true;
-	uvf_mutex_unlock(&v->irqlock);
-	__intx_mask(v);
+	if (is_intx(v))
+		changed = __intx_mask(v);
 	uvf_mutex_unlock(&v->igate);
+	return changed;
 }
 
 void vfio_pci_intx_unmask(struct vfio_pci_device *v)
 {
 	uvf_mutex_lock(&v->igate);
-	uvf_mutex_lock(&v->irqlock);
-	v->virq_disabled = false;
-	uvf_mutex_unlock(&v->irqlock);
 	intx_unmask_from_user(v);
+	uvf_mutex_unlock(&v->igate);
+}
+
+/* The user's virtual DisINTx (config_lock held): set, mask; clear, unmask. */
+void vfio_pci_intx_set_virq_disabled(struct vfio_pci_device *v, bool disabled)
+{
+	uvf_mutex_lock(&v->igate);
+	uvf_mutex_lock(&v->irqlock);
+	v->virq_disabled = disabled;
+	uvf_mutex_unlock(&v->irqlock);
+	if (disabled)
+		__intx_mask(v);
+	else
+		intx_unmask_from_user(v);
 	uvf_mutex_unlock(&v->igate);
 }
 
@@ -348,7 +377,7 @@ static void intx_set_signal(struct vfio_pci_device *v, int trigger)
 	old = v->ctx[0].trigger;
 	v->ctx[0].trigger = trigger;
 	uvf_mutex_unlock(&v->irqlock);
-	eventfd_put(old);
+	vfio_pci_eventfd_put(old);
 }
 
 static void intx_disable(struct vfio_pci_device *v)
@@ -363,7 +392,7 @@ static void intx_disable(struct vfio_pci_device *v)
 	v->ctx[0].masked = false;
 	v->irq_type = VFIO_PCI_NUM_IRQS;
 	uvf_mutex_unlock(&v->irqlock);
-	eventfd_put(old);
+	vfio_pci_eventfd_put(old);
 }
 
 /* ---- MSI / MSI-X --------------------------------------------------------- */
@@ -399,14 +428,33 @@ static void msi_program(struct vfio_pci_device *v, unsigned int nvec, bool msix)
 		      PCI_MSI_FLAGS_ENABLE | ((unsigned int)__builtin_ctz(nvec) << 4));
 }
 
+/*
+ * pci_alloc_irq_vectors(pdev, 1, nvec): the host's answers before anything
+ * is programmed.  No vector asked for is -ERANGE (max < min); a function
+ * outside D0 is -EINVAL, checked before the range for MSI and after it
+ * for MSI-X, as __pci_enable_msi_range/__pci_enable_msix_range order them.
+ */
+static int msi_alloc_check(struct vfio_pci_device *v, unsigned int nvec, bool msix)
+{
+	bool d0 = pci_get_power_state(v->pdev) == PCI_D0;
+
+	if (!msix && !d0)
+		return -EINVAL;
+	if (nvec < 1)
+		return -ERANGE;
+	return d0 ? 0 : -EINVAL;
+}
+
 static int msi_enable(struct vfio_pci_device *v, unsigned int nvec, bool msix)
 {
 	unsigned int alloc = nvec;
+	int ret;
 
 	if (!is_irq_none(v))
 		return -EINVAL;
-	if (!nvec)
-		return -EINVAL;
+	ret = msi_alloc_check(v, nvec, msix);
+	if (ret)
+		return ret;
 	if (!msix)	/* MSI grants a power of two */
 		while (alloc & (alloc - 1))
 			alloc++;
@@ -414,16 +462,28 @@ static int msi_enable(struct vfio_pci_device *v, unsigned int nvec, bool msix)
 	uvf_mutex_lock(&v->irqlock);
 	v->irq_type = msix ? VFIO_PCI_MSIX_IRQ_INDEX : VFIO_PCI_MSI_IRQ_INDEX;
 	uvf_mutex_unlock(&v->irqlock);
+	v->msi_nvec = nvec;
 	if (!msix)
 		v->msi_qmax = (uint8_t)__builtin_ctz(alloc);
 	return 0;
+}
+
+/*
+ * vfio_msi_alloc_irq: an MSI vector needs a host interrupt, and MSI has
+ * exactly the nvec asked for at enable (nvec_used, not the power of two
+ * the function grants); beyond them -EINVAL.  MSI-X allocates any vector
+ * of the table on demand (dynamic MSI-X).
+ */
+static int msi_vector_allocated(struct vfio_pci_device *v, unsigned int vector, bool msix)
+{
+	return msix || vector < v->msi_nvec ? 0 : -EINVAL;
 }
 
 static int msi_set_vector_signal(struct vfio_pci_device *v, struct uvf_caller *c,
 				 unsigned int vector, int fd, bool msix)
 {
 	struct vfio_pci_irq_ctx *ctx = &v->ctx[vector];
-	int trigger, old = -1;
+	int trigger, old = -1, ret;
 
 	if (ctx->active) {
 		msi_mask_vector(v, vector, msix, true);		/* free_irq */
@@ -432,11 +492,14 @@ static int msi_set_vector_signal(struct vfio_pci_device *v, struct uvf_caller *c
 		ctx->trigger = -1;
 		ctx->active = false;
 		uvf_mutex_unlock(&v->irqlock);
-		eventfd_put(old);
+		vfio_pci_eventfd_put(old);
 	}
 	if (fd < 0)
 		return 0;
-	trigger = eventfd_fget(c, fd);
+	ret = msi_vector_allocated(v, vector, msix);
+	if (ret)
+		return ret;
+	trigger = vfio_pci_eventfd_get(c, fd);
 	if (trigger < 0)
 		return trigger;
 	uvf_mutex_lock(&v->irqlock);
@@ -475,6 +538,7 @@ static void msi_disable(struct vfio_pci_device *v, struct uvf_caller *c, bool ms
 	uvf_mutex_lock(&v->irqlock);
 	v->irq_type = VFIO_PCI_NUM_IRQS;
 	uvf_mutex_unlock(&v->irqlock);
+	v->msi_nvec = 0;
 	pci_intx(pdev, true);
 }
 
@@ -494,12 +558,19 @@ static int set_intx_unmask(struct vfio_pci_device *v, struct uvf_caller *c,
 		int32_t fd = *(int32_t *)data;
 		int efd;
 
-		virqfd_disable(&v->ctx[0].unmask);
-		if (fd < 0)
+		if (fd < 0) {
+			virqfd_disable(&v->ctx[0].unmask);
 			return 0;
-		efd = eventfd_fget(c, fd);
+		}
+		/* vfio_virqfd_enable: the fd is checked first; one in place
+		 * is kept, a second is -EBUSY (de-assign with -1 first). */
+		efd = vfio_pci_eventfd_get(c, fd);
 		if (efd < 0)
 			return efd;
+		if (v->ctx[0].unmask) {
+			vfio_pci_eventfd_put(efd);
+			return -EBUSY;
+		}
 		return virqfd_enable(v, efd, &v->ctx[0].unmask);
 	}
 	return 0;
@@ -535,7 +606,7 @@ static int set_intx_trigger(struct vfio_pci_device *v, struct uvf_caller *c,
 		int trigger = -1, ret = 0;
 
 		if (fd >= 0) {
-			trigger = eventfd_fget(c, fd);
+			trigger = vfio_pci_eventfd_get(c, fd);
 			if (trigger < 0)
 				return trigger;
 		}
@@ -544,7 +615,7 @@ static int set_intx_trigger(struct vfio_pci_device *v, struct uvf_caller *c,
 		else
 			ret = intx_enable(v, trigger);
 		if (ret)
-			eventfd_put(trigger);
+			vfio_pci_eventfd_put(trigger);
 		return ret;
 	}
 	if (!is_intx(v))
@@ -587,7 +658,7 @@ static int set_msi_trigger(struct vfio_pci_device *v, struct uvf_caller *c, unsi
 			continue;
 		if ((flags & VFIO_IRQ_SET_DATA_NONE) ||
 		    ((flags & VFIO_IRQ_SET_DATA_BOOL) && ((uint8_t *)data)[i - start]))
-			eventfd_signal(v->ctx[i].trigger);
+			vfio_pci_eventfd_signal(v->ctx[i].trigger);
 	}
 	uvf_mutex_unlock(&v->irqlock);
 	return 0;
@@ -601,7 +672,7 @@ static void replace_trigger(struct vfio_pci_device *v, int *slot, int trigger)
 	old = *slot;
 	*slot = trigger;
 	uvf_mutex_unlock(&v->irqlock);
-	eventfd_put(old);
+	vfio_pci_eventfd_put(old);
 }
 
 /* ERR and REQ: one eventfd each; NONE/BOOL loop back, NONE with count 0
@@ -614,7 +685,7 @@ static int set_ctx_trigger_single(struct vfio_pci_device *v, struct uvf_caller *
 			return -EINVAL;
 		if (count) {
 			uvf_mutex_lock(&v->irqlock);
-			eventfd_signal(*slot);
+			vfio_pci_eventfd_signal(*slot);
 			uvf_mutex_unlock(&v->irqlock);
 			return 0;
 		}
@@ -626,7 +697,7 @@ static int set_ctx_trigger_single(struct vfio_pci_device *v, struct uvf_caller *
 			return -EINVAL;
 		if (*(uint8_t *)data) {
 			uvf_mutex_lock(&v->irqlock);
-			eventfd_signal(*slot);
+			vfio_pci_eventfd_signal(*slot);
 			uvf_mutex_unlock(&v->irqlock);
 		}
 		return 0;
@@ -644,7 +715,7 @@ static int set_ctx_trigger_single(struct vfio_pci_device *v, struct uvf_caller *
 		}
 		if (fd < 0)
 			return -EINVAL;
-		trigger = eventfd_fget(c, fd);
+		trigger = vfio_pci_eventfd_get(c, fd);
 		if (trigger < 0)
 			return trigger;
 		replace_trigger(v, slot, trigger);

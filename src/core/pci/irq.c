@@ -13,6 +13,8 @@
  *  - MSI-X: the table and PBA live here.  A vector masked in its vector
  *    control word or by the function mask sets its PBA bit and is sent
  *    when both masks clear.  Leaving MSI-X mode drops pending messages.
+ *  - A function in reset (pci_dev_reset_hw) raises nothing: a raise from
+ *    the model meanwhile is dropped, not latched.
  *
  * Locking: pdev->lock covers the state; messages are collected under it
  * and handed to the sink after it is dropped, under sink_lock (read) so a
@@ -271,7 +273,9 @@ int pci_irq_raise(struct pci_dev *pdev, unsigned int vector)
 
 	memset(&b, 0, sizeof(b));
 	uvf_mutex_lock(&pdev->lock);
-	if (msix_enabled(pdev)) {
+	if (pdev->in_reset) {
+		/* Raised by work the reset discards: gone with it. */
+	} else if (msix_enabled(pdev)) {
 		ret = raise_msix_locked(pdev, vector, &b);
 	} else if (msi_enabled(pdev)) {
 		ret = raise_msi_locked(pdev, vector, &b);

@@ -106,6 +106,7 @@ struct pci_dev {
 	struct pci_bar_state bars[PCI_STD_NUM_BARS];
 
 	/* interrupt state: under lock */
+	unsigned int in_reset;		/* pci_dev_reset_hw in progress: raises drop */
 	bool intx_level;		/* the model asserts INTx */
 	bool intx_active;		/* asserted and not disabled: the host was told */
 	struct msix_entry *msix_table;
@@ -182,6 +183,8 @@ void pci_set_master(struct pci_dev *pdev, bool enable);
 bool pci_check_and_mask_intx(struct pci_dev *pdev);
 bool pci_check_and_unmask_intx(struct pci_dev *pdev);
 void pci_set_power_state(struct pci_dev *pdev, unsigned int state);
+/* PCI_D0..PCI_D3hot as PMCSR shows it; D0 for a function without PM. */
+unsigned int pci_get_power_state(struct pci_dev *pdev);
 
 /* Resets.  _hw is the function's own reset (config to power-on values,
  * model reset); the others save and restore state around it as the
@@ -190,7 +193,11 @@ void pci_dev_reset_hw(struct pci_dev *pdev);
 bool pci_has_flr(const struct pci_dev *pdev);
 int pci_try_reset_function(struct pci_dev *pdev);
 bool pci_probe_reset_bus(const struct pci_bus *bus);
-int pci_reset_bus(struct pci_bus *bus);
+/* 'may_reset' is called for each function of the bus under host->lock (it
+ * must not block): 0 if the caller keeps that function alive across the
+ * reset, else an error that fails the reset before anything is reset. */
+int pci_reset_bus(struct pci_bus *bus, int (*may_reset)(struct pci_dev *pdev, void *arg),
+		  void *arg);
 
 /* ---- irq.c: interrupt delivery ------------------------------------------ */
 

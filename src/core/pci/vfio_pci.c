@@ -12,6 +12,14 @@
  * reset, and a bus reset is tried for the device set when a function
  * could not be reset alone.
  *
+ * Low power (vfio_pci_core_ioctl_feature): LOW_POWER_ENTRY and
+ * LOW_POWER_ENTRY_WITH_WAKEUP let the device drop to D3hot while no call
+ * through its fd is in flight; every ioctl, read and write wakes it first,
+ * as the kernel's runtime PM wrappers do.  A wake with a wakeup eventfd
+ * signals it and ends low power; without one the device goes back to
+ * D3hot after each call until LOW_POWER_EXIT.  INTx is masked while in low
+ * power.  mmaps are not revoked (a known gap, as for memory disable).
+ *
  * Resets: RESET is a function reset: FLR, or a bus reset when the function
  * is alone on a non-root bus; -EINVAL when neither works.  Hot reset
  * covers the function's bus: functions on bus 0 (the root bus) have none
@@ -77,6 +85,15 @@ static struct pci_dev *dev_set_resettable(struct vfio_device_set *dev_set)
 	return pdev;
 }
 
+/* The bus reset of a set (dev_set->lock held): every function it resets
+ * must be one of the set, which the lock keeps bound and so alive. */
+static int reset_bus_of_set(struct vfio_device_set *dev_set, struct pci_dev *pdev)
+{
+	struct in_set_arg arg = { dev_set };
+
+	return pci_reset_bus(pdev->bus, device_in_set, &arg);
+}
+
 /* At last close: a bus reset for functions that could not reset alone,
  * once nothing in the set is open any more.  dev_set->lock held. */
 static void dev_set_try_reset(struct vfio_device_set *dev_set)
@@ -92,10 +109,139 @@ static void dev_set_try_reset(struct vfio_device_set *dev_set)
 	if (!needs_reset)
 		return;
 	pdev = dev_set_resettable(dev_set);
-	if (!pdev || pci_reset_bus(pdev->bus))
+	if (!pdev || reset_bus_of_set(dev_set, pdev))
 		return;
 	list_for_each_entry(cur, &dev_set->device_list, dev_set_list)
 		to_vfio_pci(cur)->needs_reset = false;
+}
+
+/* ---- runtime PM ------------------------------------------------------------ */
+
+/* memory_lock held for write. */
+static void __runtime_pm_exit(struct vfio_pci_device *v)
+{
+	if (!v->pm_runtime_engaged)
+		return;
+	v->pm_runtime_engaged = false;
+	vfio_pci_eventfd_put(v->pm_wake_eventfd);
+	v->pm_wake_eventfd = -1;
+}
+
+static void runtime_pm_exit(struct vfio_pci_device *v)
+{
+	uvf_write_lock(&v->memory_lock);
+	__runtime_pm_exit(v);
+	uvf_rw_unlock(&v->memory_lock);
+}
+
+/* vfio_pci_core_runtime_suspend, then the PCI core's D3hot.  pm_lock held. */
+static void runtime_suspend(struct vfio_pci_device *v)
+{
+	/* A user's own D3hot goes through D0, as the kernel's does. */
+	vfio_pci_lock_and_set_power_state(v, PCI_D0);
+	v->pm_intx_masked = vfio_pci_intx_mask(v);
+	vfio_pci_lock_and_set_power_state(v, PCI_D3hot);
+	v->pm_suspended = true;
+}
+
+/* The PCI core's D0, then vfio_pci_core_runtime_resume.  pm_lock held. */
+static void runtime_resume(struct vfio_pci_device *v)
+{
+	vfio_pci_lock_and_set_power_state(v, PCI_D0);
+	v->pm_suspended = false;
+	uvf_write_lock(&v->memory_lock);
+	if (v->pm_wake_eventfd >= 0) {
+		vfio_pci_eventfd_signal(v->pm_wake_eventfd);
+		__runtime_pm_exit(v);
+	}
+	uvf_rw_unlock(&v->memory_lock);
+	if (v->pm_intx_masked)
+		vfio_pci_intx_unmask(v);
+	v->pm_intx_masked = false;
+}
+
+/* pm_runtime_resume_and_get / pm_runtime_put around each call into the
+ * driver: the last call out suspends a device the user let go low. */
+static void vfio_pci_pm_get(struct vfio_pci_device *v)
+{
+	uvf_mutex_lock(&v->pm_lock);
+	v->pm_usage++;
+	if (v->pm_suspended)
+		runtime_resume(v);
+	uvf_mutex_unlock(&v->pm_lock);
+}
+
+static void vfio_pci_pm_put(struct vfio_pci_device *v)
+{
+	bool engaged;
+
+	uvf_mutex_lock(&v->pm_lock);
+	if (!--v->pm_usage && !v->pm_suspended) {
+		uvf_read_lock(&v->memory_lock);
+		engaged = v->pm_runtime_engaged;
+		uvf_rw_unlock(&v->memory_lock);
+		if (engaged)
+			runtime_suspend(v);
+	}
+	uvf_mutex_unlock(&v->pm_lock);
+}
+
+/* Takes over 'wake_eventfd' (-1: none) on success. */
+static int runtime_pm_entry(struct vfio_pci_device *v, int wake_eventfd)
+{
+	int ret = 0;
+
+	uvf_write_lock(&v->memory_lock);
+	if (v->pm_runtime_engaged) {
+		ret = -EINVAL;
+	} else {
+		v->pm_runtime_engaged = true;
+		v->pm_wake_eventfd = wake_eventfd;
+	}
+	uvf_rw_unlock(&v->memory_lock);
+	return ret;
+}
+
+static int feature_pm_entry(struct vfio_pci_device *v, uint32_t flags, size_t argsz)
+{
+	int ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET, 0);
+
+	if (ret != 1)
+		return ret;
+	return runtime_pm_entry(v, -1);
+}
+
+static int feature_pm_entry_with_wakeup(struct vfio_pci_device *v, struct uvf_caller *c,
+					uint32_t flags, uint64_t arg, size_t argsz)
+{
+	struct vfio_device_low_power_entry_with_wakeup entry;
+	int ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET, sizeof(entry));
+	int efd;
+
+	if (ret != 1)
+		return ret;
+	if (copy_from_user(c, &entry, arg, sizeof(entry)))
+		return -EFAULT;
+	if (entry.wakeup_eventfd < 0)
+		return -EINVAL;
+	efd = vfio_pci_eventfd_get(c, entry.wakeup_eventfd);
+	if (efd < 0)
+		return efd;
+	ret = runtime_pm_entry(v, efd);
+	if (ret)
+		vfio_pci_eventfd_put(efd);
+	return ret;
+}
+
+/* The call itself woke the device (and signalled a wakeup eventfd). */
+static int feature_pm_exit(struct vfio_pci_device *v, uint32_t flags, size_t argsz)
+{
+	int ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET, 0);
+
+	if (ret != 1)
+		return ret;
+	runtime_pm_exit(v);
+	return 0;
 }
 
 /* ---- open and close ------------------------------------------------------- */
@@ -135,7 +281,13 @@ static void vfio_pci_close_device(struct vfio_device *vdev)
 	struct vfio_pci_device *v = to_vfio_pci(vdev);
 	struct pci_dev *pdev = v->pdev;
 
-	pci_set_power_state(pdev, PCI_D0);
+	/* Out of low power for good (no wakeup signal), then D0. */
+	uvf_mutex_lock(&v->pm_lock);
+	runtime_pm_exit(v);
+	if (v->pm_suspended)
+		runtime_resume(v);
+	uvf_mutex_unlock(&v->pm_lock);
+	vfio_pci_lock_and_set_power_state(v, PCI_D0);
 	pci_set_master(pdev, false);
 	uvf_mutex_lock(&v->igate);
 	vfio_pci_set_irqs_ioctl(v, NULL, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
@@ -448,8 +600,9 @@ static bool dev_in_groups(struct vfio_device *vdev, struct uvf_file **files, uns
 
 /*
  * Reset the bus under every device of the set, once the caller has shown
- * it owns them all.  Each device's memory_lock is taken for write so no
- * region access runs during the reset; contention unwinds with -EBUSY.
+ * it owns them all.  Each device wakes from low power, and its memory_lock
+ * is taken for write so no region access runs during the reset;
+ * contention unwinds with -EBUSY.
  */
 static long dev_set_hot_reset(struct vfio_device_set *dev_set, struct uvf_file **files,
 			      unsigned int nfiles)
@@ -464,6 +617,9 @@ static long dev_set_hot_reset(struct vfio_device_set *dev_set, struct uvf_file *
 		uvf_mutex_unlock(&dev_set->lock);
 		return -EINVAL;
 	}
+	/* vfio_pci_dev_set_pm_runtime_get: the whole set wakes for it. */
+	list_for_each_entry(cur, &dev_set->device_list, dev_set_list)
+		vfio_pci_pm_get(to_vfio_pci(cur));
 	list_for_each_entry(cur, &dev_set->device_list, dev_set_list) {
 		if (!dev_in_groups(cur, files, nfiles)) {
 			ret = -EINVAL;
@@ -478,13 +634,15 @@ static long dev_set_hot_reset(struct vfio_device_set *dev_set, struct uvf_file *
 	if (!ret) {
 		list_for_each_entry(cur, &dev_set->device_list, dev_set_list)
 			pci_set_power_state(to_vfio_pci(cur)->pdev, PCI_D0);
-		ret = pci_reset_bus(pdev->bus);
+		ret = reset_bus_of_set(dev_set, pdev);
 	}
 	list_for_each_entry(cur, &dev_set->device_list, dev_set_list) {
 		if (cur == locked_end)
 			break;
 		uvf_rw_unlock(&to_vfio_pci(cur)->memory_lock);
 	}
+	list_for_each_entry(cur, &dev_set->device_list, dev_set_list)
+		vfio_pci_pm_put(to_vfio_pci(cur));
 	uvf_mutex_unlock(&dev_set->lock);
 	return ret;
 }
@@ -553,11 +711,9 @@ static long ioctl_pci_hot_reset(struct vfio_pci_device *v, struct uvf_caller *c,
 
 /* ---- the vfio_device_ops -------------------------------------------------- */
 
-static long vfio_pci_ioctl(struct vfio_device *vdev, struct uvf_caller *c, unsigned int cmd,
-			   uint64_t arg)
+static long vfio_pci_core_ioctl(struct vfio_pci_device *v, struct uvf_caller *c,
+				unsigned int cmd, uint64_t arg)
 {
-	struct vfio_pci_device *v = to_vfio_pci(vdev);
-
 	switch (cmd) {
 	case VFIO_DEVICE_GET_INFO:
 		return ioctl_get_info(v, c, arg);
@@ -578,21 +734,43 @@ static long vfio_pci_ioctl(struct vfio_device *vdev, struct uvf_caller *c, unsig
 	}
 }
 
+/* Every ioctl of the device fd wakes the device for its duration. */
+static long vfio_pci_ioctl(struct vfio_device *vdev, struct uvf_caller *c, unsigned int cmd,
+			   uint64_t arg)
+{
+	struct vfio_pci_device *v = to_vfio_pci(vdev);
+	long ret;
+
+	vfio_pci_pm_get(v);
+	ret = vfio_pci_core_ioctl(v, c, cmd, arg);
+	vfio_pci_pm_put(v);
+	return ret;
+}
+
 static ssize_t vfio_pci_rw(struct vfio_pci_device *v, struct uvf_caller *c, uint64_t ubuf,
 			   size_t count, uint64_t pos, bool iswrite)
 {
 	uint64_t index = VFIO_PCI_OFFSET_TO_INDEX(pos);
+	ssize_t ret;
 
 	if (!count)
 		return 0;
+	if (index >= VFIO_PCI_NUM_REGIONS)
+		return -EINVAL;
+	vfio_pci_pm_get(v);
 	switch (index) {
 	case VFIO_PCI_CONFIG_REGION_INDEX:
-		return vfio_pci_config_rw(v, c, ubuf, count, pos, iswrite);
+		ret = vfio_pci_config_rw(v, c, ubuf, count, pos, iswrite);
+		break;
 	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
-		return vfio_pci_bar_rw(v, c, ubuf, count, pos, iswrite);
-	default:		/* ROM (none), VGA (none), beyond */
-		return -EINVAL;
+		ret = vfio_pci_bar_rw(v, c, ubuf, count, pos, iswrite);
+		break;
+	default:		/* ROM (none), VGA (none) */
+		ret = -EINVAL;
+		break;
 	}
+	vfio_pci_pm_put(v);
+	return ret;
 }
 
 static ssize_t vfio_pci_read(struct vfio_device *vdev, struct uvf_caller *c, uint64_t ubuf,
@@ -617,11 +795,31 @@ static void vfio_pci_request(struct vfio_device *vdev, unsigned int count)
 	vfio_pci_signal_req(v);
 }
 
-/* No PCI-specific features: no SR-IOV VF token, no low-power states. */
+/* vfio_pci_core_ioctl_feature: the low-power trio (no SR-IOV, so no VF
+ * token).  Like every ioctl, it runs with the device awake. */
 static int vfio_pci_device_feature(struct vfio_device *vdev, struct uvf_caller *c,
 				   uint32_t flags, uint64_t arg, size_t argsz)
 {
-	return -ENOTTY;
+	struct vfio_pci_device *v = to_vfio_pci(vdev);
+	int ret;
+
+	vfio_pci_pm_get(v);
+	switch (flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY:
+		ret = feature_pm_entry(v, flags, argsz);
+		break;
+	case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP:
+		ret = feature_pm_entry_with_wakeup(v, c, flags, arg, argsz);
+		break;
+	case VFIO_DEVICE_FEATURE_LOW_POWER_EXIT:
+		ret = feature_pm_exit(v, flags, argsz);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+	vfio_pci_pm_put(v);
+	return ret;
 }
 
 static const struct vfio_device_ops vfio_pci_ops = {
@@ -641,6 +839,7 @@ static const struct vfio_device_ops vfio_pci_ops = {
 static void vfio_pci_free(struct vfio_pci_device *v)
 {
 	vfio_pci_irq_free(v);
+	uvf_mutex_destroy(&v->pm_lock);
 	uvf_mutex_destroy(&v->config_lock);
 	uvf_rwlock_destroy(&v->memory_lock);
 	free(v);
@@ -656,11 +855,14 @@ static int vfio_pci_probe(struct uvf_device *dev)
 		return -ENOMEM;
 	v->pdev = pdev;
 	v->msix_bar = -1;
+	v->pm_wake_eventfd = -1;
 	uvf_rwlock_init(&v->memory_lock);
 	uvf_mutex_init(&v->config_lock);
+	uvf_mutex_init(&v->pm_lock);
 	ret = vfio_pci_irq_init(v);
 	if (ret) {
 		free(v->ctx);
+		uvf_mutex_destroy(&v->pm_lock);
 		uvf_mutex_destroy(&v->config_lock);
 		uvf_rwlock_destroy(&v->memory_lock);
 		free(v);

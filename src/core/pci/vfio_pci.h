@@ -6,10 +6,11 @@
  * read/write and mmap) and intrs.c (SET_IRQS and the interrupt handlers).
  *
  * Lock order (outermost first), see also pci.h:
- *   dev_set->lock (open/close, hot reset) -> config_lock (vconfig) ->
- *   memory_lock (write: resets, COMMAND writes) -> igate (interrupt setup) ->
- *   pdev->sink_lock -> irqlock (triggers and the INTx mask, as the handlers
- *   read them) -> pdev->lock
+ *   dev_set->lock (open/close, hot reset) -> pm_lock (runtime PM) ->
+ *   config_lock (vconfig) -> memory_lock (write: resets, COMMAND writes,
+ *   power states) -> igate (interrupt setup) -> pdev->sink_lock ->
+ *   irqlock (triggers and the INTx mask, as the handlers read them) ->
+ *   pdev->lock
  * Region accesses hold memory_lock for read, so a reset never runs in the
  * middle of one.  Nothing here is called by a model with a lock held.
  */
@@ -54,6 +55,7 @@ struct vfio_pci_device {
 	struct perm_bits *msi_perm;
 	bool bardirty;
 	uint8_t msi_qmax;
+	unsigned int msi_nvec;		/* vectors SET_IRQS enabled (nvec_used) */
 	bool virq_disabled;		/* virtual DisINTx */
 	bool reset_works;
 	bool needs_reset;
@@ -68,6 +70,14 @@ struct vfio_pci_device {
 	unsigned int num_ctx;
 	struct vfio_pci_irq_ctx *ctx;
 	int err_trigger, req_trigger;	/* host eventfds, -1: none */
+
+	/* runtime PM (the LOW_POWER features), vfio_pci.c */
+	struct uvf_mutex pm_lock;	/* the PM core's: usage, suspended */
+	unsigned int pm_usage;		/* driver calls in flight */
+	bool pm_suspended;		/* in low power (D3hot) now */
+	bool pm_intx_masked;		/* INTx masked by the suspend */
+	bool pm_runtime_engaged;	/* under memory_lock: low power allowed */
+	int pm_wake_eventfd;		/* under memory_lock: -1: none */
 };
 
 static inline struct vfio_pci_device *to_vfio_pci(struct vfio_device *vdev)
@@ -83,6 +93,8 @@ void vfio_config_free(struct vfio_pci_device *v);
 ssize_t vfio_pci_config_rw(struct vfio_pci_device *v, struct uvf_caller *c, uint64_t ubuf,
 			   size_t count, uint64_t pos, bool iswrite);
 bool vfio_pci_memory_enabled(struct vfio_pci_device *v);
+/* vfio_lock_and_set_power_state: the power state under memory_lock. */
+void vfio_pci_lock_and_set_power_state(struct vfio_pci_device *v, unsigned int state);
 
 /* ---- vfio_pci_rdwr.c ------------------------------------------------------ */
 ssize_t vfio_pci_bar_rw(struct vfio_pci_device *v, struct uvf_caller *c, uint64_t ubuf,
@@ -98,8 +110,16 @@ extern const struct pci_irq_sink vfio_pci_irq_sink;
 int vfio_pci_set_irqs_ioctl(struct vfio_pci_device *v, struct uvf_caller *c, uint32_t flags,
 			    unsigned int index, unsigned int start, unsigned int count,
 			    void *data);
-void vfio_pci_intx_mask(struct vfio_pci_device *v);
+/* Mask INTx if it is in use (true if this masked it) / unmask it unless
+ * the user's virtual DisINTx holds it (a pending interrupt is re-sent). */
+bool vfio_pci_intx_mask(struct vfio_pci_device *v);
 void vfio_pci_intx_unmask(struct vfio_pci_device *v);
+/* The user's virtual DisINTx: masks when set, unmasks when cleared. */
+void vfio_pci_intx_set_virq_disabled(struct vfio_pci_device *v, bool disabled);
+/* eventfd_ctx_fdget/signal/put on host eventfds we own. */
+int vfio_pci_eventfd_get(struct uvf_caller *c, int fd);
+void vfio_pci_eventfd_signal(int fd);
+void vfio_pci_eventfd_put(int fd);
 /* Drop the ERR and REQ eventfds and the virtual DisINTx (close_device). */
 void vfio_pci_release_ctx_triggers(struct vfio_pci_device *v);
 void vfio_pci_signal_req(struct vfio_pci_device *v);

@@ -18,16 +18,17 @@
  *    unimplemented BARs and the absent ROM read 0;
  *  - COMMAND passes through except DisINTx; STATUS is read-only;
  *  - MSI: flags, address and data are virtual (enable only reads back set
- *    while MSI is enabled with SET_IRQS; Multiple Message Capable shows the
- *    count SET_IRQS enabled), mask bits pass through;
+ *    while MSI is enabled with SET_IRQS; Multiple Message Enable is capped
+ *    by what SET_IRQS enabled; Multiple Message Capable is the device's),
+ *    mask bits pass through;
  *  - MSI-X, DSN and unknown fields of known capabilities are read-only;
  *  - PCIe DevCtl writable except Phantom Functions; FLR, MPS and MRRS are
  *    virtual (FLR resets the function); AER status/mask/severity pass
  *    through (status bits are RW1C in the function).
  *
  * Locking: config_lock protects vconfig and the map (the caller holds it
- * around each access); COMMAND writes also take memory_lock for write so
- * no BAR access sees the memory enable change mid-way.
+ * around each access); COMMAND and PowerState writes also take memory_lock
+ * for write so no BAR access sees the memory enable change mid-way.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -271,10 +272,8 @@ static int basic_write(struct vfio_pci_device *v, unsigned int pos, unsigned int
 		bool disable = le_get(v->vconfig, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE;
 
 		/* virq_disabled changes only here, under config_lock. */
-		if (disable && !v->virq_disabled)
-			vfio_pci_intx_mask(v);
-		else if (!disable && v->virq_disabled)
-			vfio_pci_intx_unmask(v);
+		if (disable != v->virq_disabled)
+			vfio_pci_intx_set_virq_disabled(v, disable);
 	}
 	if (is_bar(offset))
 		v->bardirty = true;
@@ -303,13 +302,22 @@ static int init_basic_perm(struct perm_bits *perm)
 	return 0;
 }
 
+/* Power state changes take memory_lock for write, as COMMAND writes do:
+ * no BAR access is in flight while memory decode goes away with D3hot. */
+void vfio_pci_lock_and_set_power_state(struct vfio_pci_device *v, unsigned int state)
+{
+	uvf_write_lock(&v->memory_lock);
+	pci_set_power_state(v->pdev, state);
+	uvf_rw_unlock(&v->memory_lock);
+}
+
 static int pm_write(struct vfio_pci_device *v, unsigned int pos, unsigned int count,
 		    struct perm_bits *perm, unsigned int offset, uint32_t val)
 {
 	int ret = default_write(v, pos, count, perm, offset, val);
 
 	if (offset == PCI_PM_CTRL)
-		pci_set_power_state(v->pdev, val & PCI_PM_CTRL_STATE_MASK);
+		vfio_pci_lock_and_set_power_state(v, val & PCI_PM_CTRL_STATE_MASK);
 	return ret;
 }
 
@@ -427,20 +435,6 @@ static bool covers_flags(unsigned int offset, unsigned int count)
 	return offset <= PCI_MSI_FLAGS && offset + count >= PCI_MSI_FLAGS;
 }
 
-/* Multiple Message Capable shows what SET_IRQS enabled (msi_qmax). */
-static int msi_read(struct vfio_pci_device *v, unsigned int pos, unsigned int count,
-		    struct perm_bits *perm, unsigned int offset, uint32_t *val)
-{
-	if (covers_flags(offset, count)) {
-		unsigned int flags = find_cap_start(v, pos) + PCI_MSI_FLAGS;
-		uint16_t f = (uint16_t)le_get(v->vconfig, flags, 2);
-
-		f = (uint16_t)((f & ~PCI_MSI_FLAGS_QMASK) | (v->msi_qmax << 1));
-		le_put(v->vconfig, flags, 2, f);
-	}
-	return default_read(v, pos, count, perm, offset, val);
-}
-
 /* Enable only sticks while SET_IRQS has MSI on; the queue size is capped
  * by what it allocated; both go to the function too. */
 static int msi_write(struct vfio_pci_device *v, unsigned int pos, unsigned int count,
@@ -468,7 +462,13 @@ static int init_msi_perm(struct perm_bits *perm, unsigned int len, uint16_t flag
 {
 	if (alloc_perm_bits(perm, len))
 		return -ENOMEM;
-	perm->readfn = msi_read;
+	/*
+	 * Reads are plain virtual reads.  The kernel's MSI read handler means
+	 * to show msi_qmax in Multiple Message Capable but (6.12) stores it at
+	 * the capability start, in the ID byte, which users read from the
+	 * device: what they see is the device's own MMC (QEMU sizes MSI from
+	 * it), and whatever they wrote to the virtual flags byte since.
+	 */
 	perm->writefn = msi_write;
 	p_set(perm, PCI_CAP_LIST_NEXT, 1, ALL_VIRT, NO_WRITE);
 	p_set(perm, PCI_MSI_FLAGS, 1, ALL_VIRT, ALL_WRITE);
@@ -512,6 +512,17 @@ static int msi_cap_len(struct vfio_pci_device *v, unsigned int pos)
 
 /* ---- building the map -------------------------------------------------------- */
 
+/* By version and type: version 1 ends after the link registers (or the
+ * device registers for a Root Complex Integrated Endpoint, no link). */
+static int exp_cap_len(uint16_t flags)
+{
+	bool rc_end = ((flags & PCI_EXP_FLAGS_TYPE) >> 4) == PCI_EXP_TYPE_RC_END;
+
+	if ((flags & PCI_EXP_FLAGS_VERS) == 1)
+		return rc_end ? PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V1 : PCI_CAP_EXP_ENDPOINT_SIZEOF_V1;
+	return rc_end ? PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V2 : PCI_CAP_EXP_ENDPOINT_SIZEOF_V2;
+}
+
 static int cap_len(struct vfio_pci_device *v, uint8_t cap, unsigned int pos,
 		   bool *extended_caps)
 {
@@ -527,9 +538,7 @@ static int cap_len(struct vfio_pci_device *v, uint8_t cap, unsigned int pos,
 		if (pdev->cfg_size > PCI_CFG_SPACE_SIZE)
 			*extended_caps = pci_cfg_read(pdev, PCI_CFG_SPACE_SIZE, 4) != 0;
 		flags = (uint16_t)pci_cfg_read(pdev, pos + PCI_EXP_FLAGS, 2);
-		if (((flags & PCI_EXP_FLAGS_TYPE) >> 4) == PCI_EXP_TYPE_RC_END)
-			return PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V2;
-		return PCI_CAP_EXP_ENDPOINT_SIZEOF_V2;
+		return exp_cap_len(flags);
 	default:
 		return 0;
 	}
@@ -689,14 +698,9 @@ void vfio_config_free(struct vfio_pci_device *v)
 
 bool vfio_pci_memory_enabled(struct vfio_pci_device *v)
 {
-	struct pci_dev *pdev = v->pdev;
 	uint16_t cmd = (uint16_t)le_get(v->vconfig, PCI_COMMAND, 2);
 
-	if (pdev->pm_cap &&
-	    (pci_cfg_read(pdev, pdev->pm_cap + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK) ==
-	    PCI_D3hot)
-		return false;
-	return cmd & PCI_COMMAND_MEMORY;
+	return pci_get_power_state(v->pdev) < PCI_D3hot && (cmd & PCI_COMMAND_MEMORY);
 }
 
 /* ---- user access ----------------------------------------------------------- */

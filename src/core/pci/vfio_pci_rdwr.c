@@ -13,8 +13,11 @@
  *   - otherwise the BAR's shared memory, copied in one piece up to the next
  *     trapped byte.
  * While the user's COMMAND.MEMORY is clear (or the function is in D3hot) a
- * BAR access fails with -EIO.  An mmap hands out a window of the BAR's
- * memfd; it must be MAP_SHARED and may not cover a trapped page.
+ * piece that reaches the device fails the access with -EIO (pieces before
+ * it took effect); the MSI-X table involves no device access and answers
+ * as always, as the kernel checks memory enable per I/O.  An mmap hands out
+ * a window of the BAR's memfd; it must be MAP_SHARED and may not cover a
+ * trapped page.
  *
  * Locking: memory_lock (read) for the whole access, so a reset or a
  * COMMAND write (write side) never runs in the middle of one.  No pci lock
@@ -84,9 +87,11 @@ static size_t piece_size(uint64_t off, size_t fillable)
 	return 1;
 }
 
+/* memory_lock held for read: the memory enable cannot change meanwhile. */
 static ssize_t bar_do_rw(struct vfio_pci_device *v, struct uvf_caller *c, unsigned int bar,
 			 uint64_t ubuf, uint64_t off, size_t count, bool iswrite)
 {
+	bool mem_enabled = vfio_pci_memory_enabled(v);
 	struct pci_dev *pdev = v->pdev;
 	const struct pci_model_bar *mb = &pdev->desc.bars[bar];
 	uint64_t size = pdev->bars[bar].size;
@@ -109,6 +114,8 @@ static ssize_t bar_do_rw(struct vfio_pci_device *v, struct uvf_caller *c, unsign
 			for (size_t i = 0; !iswrite && i < n; i++)
 				if (copy_to_user(c, ubuf + i, "\xff", 1))
 					return -EFAULT;
+		} else if (!mem_enabled) {
+			return -EIO;
 		} else if (pdev->bars[bar].mem && next_trap(mb, off, size) > off) {
 			n = (size_t)uvf_min((uint64_t)fillable, next_trap(mb, off, size) - off);
 			if (mem_access(pdev, bar, c, ubuf, off, n, iswrite))
@@ -144,10 +151,7 @@ ssize_t vfio_pci_bar_rw(struct vfio_pci_device *v, struct uvf_caller *c, uint64_
 		return -EINVAL;
 	count = (size_t)uvf_min((uint64_t)count, size - off);
 	uvf_read_lock(&v->memory_lock);
-	if (!vfio_pci_memory_enabled(v))
-		ret = -EIO;
-	else
-		ret = bar_do_rw(v, c, bar, ubuf, off, count, iswrite);
+	ret = bar_do_rw(v, c, bar, ubuf, off, count, iswrite);
 	uvf_rw_unlock(&v->memory_lock);
 	return ret;
 }
