@@ -19,6 +19,7 @@
 #include "../sysfs/sysfs.h"
 #include "../iommu/iommu.h"
 #include "../vfio/vfio.h"
+#include "../iommufd/iommufd.h"
 #include "../pci/pci.h"
 
 /* A kernel driver named by the topology: it exists only to be bound and to
@@ -86,7 +87,8 @@ struct uvf_host *host_new(void)
 	h->params.dma_entry_limit = 65535;
 	snprintf(h->name, sizeof(h->name), "uvfio");
 	h->sysfs = sysfs_tree_new();
-	if (!h->sysfs || host_modules_init(h) || vfio_core_init(h) || pci_host_init(h)) {
+	if (!h->sysfs || host_modules_init(h) || vfio_core_init(h) || pci_host_init(h) ||
+	    iommufd_core_init(h)) {
 		host_free(h);
 		return NULL;
 	}
@@ -225,6 +227,8 @@ void host_free(struct uvf_host *h)
 		list_del_init(&g->link);
 		iommu_group_put(g);
 	}
+	if (h->iommufd)
+		iommufd_core_exit(h);
 	if (h->vfio)
 		vfio_core_exit(h);
 	host_drivers_release(h);

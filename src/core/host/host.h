@@ -18,6 +18,7 @@
 
 struct sysfs_tree;
 struct vfio_core;
+struct iommufd_core;
 struct uvf_topology;
 
 /* Module parameters (/sys/module/<m>/parameters/<p>). */
@@ -31,6 +32,10 @@ struct uvf_host_params {
 	bool disable_idle_d3;			/* vfio_pci */
 	bool enable_sriov;			/* vfio_pci */
 	bool disable_denylist;			/* vfio_pci (read-only) */
+	bool iommufd_allow_unsafe_interrupts;	/* iommufd */
+	/* Kernel configuration choices (topology "limits"), off by default. */
+	bool iommufd_test;			/* CONFIG_IOMMUFD_TEST: IOMMU_TEST_CMD, fail-nth */
+	bool iommufd_vfio_container;		/* CONFIG_IOMMUFD_VFIO_CONTAINER */
 };
 
 struct uvf_host {
@@ -41,6 +46,7 @@ struct uvf_host {
 	struct list_head drivers;	/* struct host_driver (host.c) */
 	struct list_head groups;	/* struct iommu_group */
 	struct vfio_core *vfio;		/* the VFIO layer's state */
+	struct iommufd_core *iommufd;	/* the iommufd layer's state */
 	struct uvf_host_params params;
 	char name[64];			/* from the topology */
 };

@@ -100,9 +100,12 @@ static const struct module_param_def module_params[] = {
 	PARAM("vfio_pci", disable_idle_d3, 0644, bool),
 	PARAM("vfio_pci", enable_sriov, 0644, bool),
 	PARAM("vfio_pci", disable_denylist, 0444, bool),
+	{ "iommufd", "allow_unsafe_interrupts", 0644, &param_bool_ops,
+	  offsetof(struct uvf_host_params, iommufd_allow_unsafe_interrupts) },
 };
 
-static const char *const modules[] = { "vfio", "vfio_iommu_type1", "vfio_pci", "vfio_pci_core" };
+static const char *const modules[] = { "vfio", "vfio_iommu_type1", "vfio_pci", "vfio_pci_core",
+				       "iommufd" };
 
 /* Directories other layers fill; they mkdir_p them too. */
 static const char *const skeleton_dirs[] = {

@@ -4,9 +4,10 @@
  * IOVA, reserved ranges in a second tree, lazy pin accounting and per-area
  * dirty bitmaps.
  *
- * Lock order: iopt->lock (rwlock) -> account->lock (leaf, inside
- * account_charge/uncharge).  memobj_put() may run a memory object's release
- * with iopt->lock held; releases take no uvfio locks.
+ * Lock order: iopt->lock (rwlock) -> pages->lock (iommufd areas) ->
+ * account->lock (leaf, inside account_charge/uncharge).  memobj_put() may
+ * run a memory object's release with iopt->lock held; releases take no
+ * uvfio locks.  notify_unmap is called with no lock held.
  *
  * Dirty bitmaps are indexed by absolute page number (iova >> pgshift) less
  * the area's first page number, so areas need not be aligned to the dirty
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "io_pagetable.h"
+#include "fail_nth.h"
 #include "../base/bitmap.h"
 #include "../base/compiler.h"
 
@@ -27,7 +29,15 @@
 /* Allocated IOVAs are aligned at most to a huge page (iommufd's THP cap). */
 #define IOPT_ALLOC_MAX_ALIGN	(2ULL << 20)
 
+/* An iommufd unmap gives up on access pins that are never dropped. */
+#define IOPT_UNMAP_NOTIFY_TRIES	100
+
 struct iopt_reserved {
+	struct itree_node node;
+	const void *owner;
+};
+
+struct iopt_allowed {
 	struct itree_node node;
 };
 
@@ -57,11 +67,42 @@ static uint64_t area_npages(const struct iopt_area *a)
 	       (head + tail + UVF_PAGE_SIZE - 1) / UVF_PAGE_SIZE;
 }
 
+/* The page-index range of an iommufd area's slice. */
+static void area_fill_range(struct iopt_area *a)
+{
+	a->fill.start = iopt_pages_index(a->pages, a->pages_off);
+	a->fill.last = iopt_pages_index(a->pages, a->pages_off + iopt_area_length(a) - 1);
+}
+
+/* An iommufd area pins its slice for the table's domains. */
+static int area_fill(struct iopt_area *a)
+{
+	int rc;
+
+	if (a->filled)
+		return 0;
+	area_fill_range(a);
+	rc = iopt_pages_pin(a->pages, &a->fill);
+	if (!rc)
+		a->filled = true;
+	return rc;
+}
+
+static void area_unfill(struct iopt_area *a)
+{
+	if (!a->filled)
+		return;
+	iopt_pages_unpin(a->pages, &a->fill);
+	a->filled = false;
+}
+
 static int area_charge(struct iopt_area *a)
 {
 	uint64_t n = area_npages(a);
 	int rc;
 
+	if (a->pages)
+		return area_fill(a);
 	if (!a->account || a->pinned_pages)
 		return 0;
 	rc = account_charge(a->account, n, a->ipc_lock);
@@ -73,6 +114,10 @@ static int area_charge(struct iopt_area *a)
 
 static void area_uncharge(struct iopt_area *a)
 {
+	if (a->pages) {
+		area_unfill(a);
+		return;
+	}
 	if (a->account && a->pinned_pages)
 		account_uncharge(a->account, a->pinned_pages);
 	a->pinned_pages = 0;
@@ -259,6 +304,18 @@ out:
 	return rc;
 }
 
+void iopt_clear_dirty(struct io_pagetable *iopt)
+{
+	struct iopt_area *a;
+
+	uvf_write_lock(&iopt->lock);
+	for (a = area_of(itree_first(&iopt->area_itree)); a;
+	     a = area_of(itree_next(&a->node)))
+		if (a->dirty)
+			bitmap_clear(a->dirty, 0, area_dirty_nbits(a, iopt->dirty_pgshift));
+	uvf_rw_unlock(&iopt->lock);
+}
+
 void iopt_mark_dirty(struct io_pagetable *iopt, uint64_t iova, uint64_t len)
 {
 	struct iopt_area *a;
@@ -329,6 +386,7 @@ static void area_abort(struct iopt_area *a)
 	area_uncharge(a);
 	bitmap_free(a->dirty);
 	free(a->segs);
+	iopt_pages_put(a->pages);
 	free(a);
 }
 
@@ -345,6 +403,7 @@ static void area_remove(struct io_pagetable *iopt, struct iopt_area *a)
 		memobj_put(a->segs[i].obj);
 	if (a->account)
 		account_put(a->account);
+	iopt_pages_put(a->pages);
 	bitmap_free(a->dirty);
 	free(a->segs);
 	free(a);
@@ -363,14 +422,13 @@ static uint64_t roundup_pow_of_two(uint64_t x)
  * page in the user range can be a huge page in IOVA space), capped at a huge
  * page, and never below the table's alignment.
  */
-static uint64_t alloc_alignment(const struct io_pagetable *iopt, uint64_t length,
-				uint64_t uaddr)
+static uint64_t alloc_alignment(uint64_t length, uint64_t uaddr)
 {
 	uint64_t align = roundup_pow_of_two(uvf_min(length, IOPT_ALLOC_MAX_ALIGN));
 
 	if (uaddr && (uaddr & -uaddr) < align)
 		align = uaddr & -uaddr;
-	return uvf_max(align, iopt->iova_alignment);
+	return align;
 }
 
 /* The lowest x >= pos with x % step == phase (phase < step, step a power
@@ -399,37 +457,60 @@ static struct itree_node *first_blocker(const struct io_pagetable *iopt, uint64_
 	return a;
 }
 
+/* The lowest free x in [first, last] with x % step == phase. */
+static bool alloc_in_span(const struct io_pagetable *iopt, uint64_t first, uint64_t last,
+			  uint64_t length, uint64_t step, uint64_t phase, uint64_t *iova)
+{
+	struct itree_node *blocker;
+	uint64_t pos = first, x;
+
+	for (;;) {
+		if (!align_phase(pos, step, phase, &x) || x > last || last - x < length - 1)
+			return false;
+		blocker = first_blocker(iopt, x, x + length - 1);
+		if (!blocker) {
+			*iova = x;
+			return true;
+		}
+		if (blocker->last >= last)
+			return false;
+		pos = blocker->last + 1;
+	}
+}
+
 /*
- * Lowest free IOVA for 'length' bytes.  Like iommufd, keep the user
- * address's offset within its page when the alignment is below a page, so
- * the device sees the same layout the user mapped.  Each step moves past
- * at least one blocking node.
+ * Lowest free IOVA for 'length' bytes, inside the allowed ranges if there
+ * are any.  Like iommufd, keep the user address's offset within its page
+ * when the alignment is below a page, so the device sees the same layout
+ * the user mapped, and refuse (-EINVAL) when the natural alignment is
+ * below the table's.  Each step moves past at least one blocking node.
  */
 static int iopt_alloc_iova(const struct io_pagetable *iopt, uint64_t length,
 			   uint64_t uaddr, uint64_t *iova)
 {
-	uint64_t align = alloc_alignment(iopt, length, uaddr);
+	uint64_t align = alloc_alignment(length, uaddr);
 	uint64_t phase = uaddr & (UVF_PAGE_SIZE - 1);
-	uint64_t step = UVF_PAGE_SIZE, pos = IOPT_ALLOC_FIRST, x;
-	struct itree_node *blocker;
+	uint64_t step = UVF_PAGE_SIZE;
+	struct itree_node *n;
 
+	if (align < iopt->iova_alignment)
+		return -EINVAL;
 	if (!phase || align >= UVF_PAGE_SIZE || !IS_ALIGNED(phase, align)) {
 		phase = 0;
 		step = align;
 	}
-	for (;;) {
-		if (!align_phase(pos, step, phase, &x) || x > IOPT_ALLOC_LAST ||
-		    IOPT_ALLOC_LAST - x < length - 1)
-			return -ENOSPC;
-		blocker = first_blocker(iopt, x, x + length - 1);
-		if (!blocker) {
-			*iova = x;
+	if (!iopt->allowed_itree.root)
+		return alloc_in_span(iopt, IOPT_ALLOC_FIRST, IOPT_ALLOC_LAST, length, step,
+				     phase, iova) ? 0 : -ENOSPC;
+	for (n = itree_first(&iopt->allowed_itree); n; n = itree_next(n)) {
+		uint64_t first = uvf_max(n->start, IOPT_ALLOC_FIRST);
+		uint64_t last = uvf_min(n->last, IOPT_ALLOC_LAST);
+
+		if (first <= last &&
+		    alloc_in_span(iopt, first, last, length, step, phase, iova))
 			return 0;
-		}
-		if (blocker->last >= IOPT_ALLOC_LAST)
-			return -ENOSPC;
-		pos = blocker->last + 1;
 	}
+	return -ENOSPC;
 }
 
 /* A caller-chosen IOVA: aligned, not wrapping, free and not reserved. */
@@ -531,6 +612,49 @@ static uint64_t remove_overlapping(struct io_pagetable *iopt, uint64_t first, ui
 	return bytes;
 }
 
+/*
+ * iommufd's unmap walk (see the header): areas go one by one in IOVA
+ * order, and access pins in one are dropped through notify_unmap with no
+ * lock held before it goes.
+ */
+static int unmap_notify_walk(struct io_pagetable *iopt, uint64_t start, uint64_t last,
+			     uint64_t *unmapped)
+{
+	unsigned int tries = 0;
+	struct iopt_area *a;
+	uint64_t a_first, a_last;
+	int rc = 0;
+
+again:
+	uvf_write_lock(&iopt->lock);
+	while ((a = iopt_area_first(iopt, start, last))) {
+		a_first = iopt_area_iova(a);
+		a_last = iopt_area_last(a);
+		if (a_first < start || a_last > last) {
+			rc = -ENOENT;
+			break;
+		}
+		if (a_first != start)
+			tries = 0;
+		if (__atomic_load_n(&a->num_accesses, __ATOMIC_ACQUIRE) && iopt->notify_unmap) {
+			start = a_first;
+			a->prevent_access = true;
+			uvf_rw_unlock(&iopt->lock);
+			iopt->notify_unmap(iopt, a_first, a_last - a_first + 1);
+			if (++tries > IOPT_UNMAP_NOTIFY_TRIES)
+				return -EDEADLK;
+			goto again;
+		}
+		*unmapped += a_last - a_first + 1;
+		area_remove(iopt, a);
+		if (a_last >= last)
+			break;
+		start = a_last + 1;
+	}
+	uvf_rw_unlock(&iopt->lock);
+	return rc;
+}
+
 int iopt_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 	       enum iopt_unmap_mode mode, uint64_t *unmapped)
 {
@@ -545,6 +669,12 @@ int iopt_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
 
+	if (mode == IOPT_UNMAP_IOMMUFD) {
+		rc = unmap_notify_walk(iopt, iova, last, &bytes);
+		if (unmapped)
+			*unmapped = bytes;
+		return rc;
+	}
 	uvf_write_lock(&iopt->lock);
 	if (mode == IOPT_UNMAP_STRICT) {
 		if (range_bisects(iopt, iova, last))
@@ -570,32 +700,35 @@ int iopt_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
 {
-	uint64_t bytes;
+	uint64_t bytes = 0;
+	int rc;
 
-	uvf_write_lock(&iopt->lock);
-	bytes = remove_overlapping(iopt, 0, UINT64_MAX);
-	uvf_rw_unlock(&iopt->lock);
+	/* Nothing can be cut by the whole space: only access pins wait. */
+	rc = unmap_notify_walk(iopt, 0, UINT64_MAX, &bytes);
 	if (unmapped)
 		*unmapped = bytes;
-	return 0;
+	return rc;
 }
 
 /* ---- reserved ranges ------------------------------------------------------ */
 
-int iopt_reserve(struct io_pagetable *iopt, uint64_t start, uint64_t last)
+int iopt_reserve_owner(struct io_pagetable *iopt, uint64_t start, uint64_t last,
+		       const void *owner)
 {
 	struct iopt_reserved *r;
 	int rc = 0;
 
 	if (start > last)
 		return -EINVAL;
-	r = calloc(1, sizeof(*r));
+	r = iommufd_should_fail() ? NULL : calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->node.start = start;
 	r->node.last = last;
+	r->owner = owner;
 	uvf_write_lock(&iopt->lock);
-	if (itree_iter_first(&iopt->area_itree, start, last))
+	if (itree_iter_first(&iopt->area_itree, start, last) ||
+	    itree_iter_first(&iopt->allowed_itree, start, last))
 		rc = -EADDRINUSE;
 	else
 		itree_insert(&iopt->reserved_itree, &r->node);
@@ -605,28 +738,166 @@ int iopt_reserve(struct io_pagetable *iopt, uint64_t start, uint64_t last)
 	return rc;
 }
 
-static void unreserve_all_locked(struct io_pagetable *iopt)
+int iopt_reserve(struct io_pagetable *iopt, uint64_t start, uint64_t last)
 {
-	struct itree_node *n;
+	return iopt_reserve_owner(iopt, start, last, NULL);
+}
 
-	while ((n = iopt->reserved_itree.root)) {
+/* Remove the reserved ranges of 'owner', or every one when 'all'. */
+static void unreserve_locked(struct io_pagetable *iopt, const void *owner, bool all)
+{
+	struct itree_node *n, *next;
+
+	for (n = itree_first(&iopt->reserved_itree); n; n = next) {
+		struct iopt_reserved *r = container_of(n, struct iopt_reserved, node);
+
+		next = itree_next(n);
+		if (!all && r->owner != owner)
+			continue;
 		itree_remove(&iopt->reserved_itree, n);
-		free(container_of(n, struct iopt_reserved, node));
+		free(r);
 	}
+}
+
+void iopt_unreserve_owner(struct io_pagetable *iopt, const void *owner)
+{
+	uvf_write_lock(&iopt->lock);
+	unreserve_locked(iopt, owner, false);
+	uvf_rw_unlock(&iopt->lock);
 }
 
 void iopt_unreserve_all(struct io_pagetable *iopt)
 {
 	uvf_write_lock(&iopt->lock);
-	unreserve_all_locked(iopt);
+	unreserve_locked(iopt, NULL, true);
 	uvf_rw_unlock(&iopt->lock);
+}
+
+static void free_allowed_tree(struct itree_root *root)
+{
+	struct itree_node *n;
+
+	while ((n = root->root)) {
+		itree_remove(root, n);
+		free(container_of(n, struct iopt_allowed, node));
+	}
+}
+
+/* A tree of the given ranges: -EINVAL for an empty or overlapping one. */
+static int build_allowed_tree(const struct iopt_range *ranges, size_t n, struct itree_root *out)
+{
+	struct iopt_allowed *a;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ranges[i].start >= ranges[i].last ||
+		    itree_iter_first(out, ranges[i].start, ranges[i].last))
+			return -EINVAL;
+		a = iommufd_should_fail() ? NULL : calloc(1, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		a->node.start = ranges[i].start;
+		a->node.last = ranges[i].last;
+		itree_insert(out, &a->node);
+	}
+	return 0;
+}
+
+int iopt_set_allow_iova(struct io_pagetable *iopt, const struct iopt_range *ranges, size_t n)
+{
+	struct itree_root fresh = ITREE_ROOT_INIT, old;
+	struct itree_node *a;
+	int rc;
+
+	rc = build_allowed_tree(ranges, n, &fresh);
+	if (rc)
+		goto out;
+	uvf_write_lock(&iopt->lock);
+	for (a = itree_first(&fresh); a; a = itree_next(a)) {
+		if (itree_iter_first(&iopt->reserved_itree, a->start, a->last)) {
+			rc = -EADDRINUSE;
+			break;
+		}
+	}
+	if (!rc) {
+		old = iopt->allowed_itree;
+		iopt->allowed_itree = fresh;
+		fresh = old;
+	}
+	uvf_rw_unlock(&iopt->lock);
+out:
+	free_allowed_tree(&fresh);
+	return rc;
+}
+
+/* The holes between reserved ranges (which may overlap each other). */
+size_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_t max)
+{
+	uint64_t cursor = 0;
+	bool done = false;
+	size_t count = 0;
+	struct itree_node *n;
+
+	uvf_read_lock(&iopt->lock);
+	for (n = itree_first(&iopt->reserved_itree); n && !done; n = itree_next(n)) {
+		if (n->start > cursor) {
+			if (count < max)
+				out[count] = (struct iopt_range){ cursor, n->start - 1 };
+			count++;
+		}
+		if (n->last == UINT64_MAX)
+			done = true;
+		else if (n->last >= cursor)
+			cursor = n->last + 1;
+	}
+	if (!done) {
+		if (count < max)
+			out[count] = (struct iopt_range){ cursor, UINT64_MAX };
+		count++;
+	}
+	uvf_rw_unlock(&iopt->lock);
+	return count;
+}
+
+/* The offset of an area's first byte within its page (the kernel's
+ * area->page_offset): the user's layout the device sees. */
+static uint64_t area_page_offset(const struct iopt_area *a)
+{
+	uint64_t uaddr = a->pages ? a->pages->uaddr + a->pages_off : a->uaddr;
+
+	return uaddr & (UVF_PAGE_SIZE - 1);
+}
+
+int iopt_set_alignment(struct io_pagetable *iopt, uint64_t align)
+{
+	uint64_t mask = align - 1;
+	struct iopt_area *a;
+	int rc = 0;
+
+	if (!align || (align & mask))
+		return -EINVAL;
+	uvf_write_lock(&iopt->lock);
+	if (align > iopt->iova_alignment) {
+		for (a = area_of(itree_first(&iopt->area_itree)); a;
+		     a = area_of(itree_next(&a->node))) {
+			if ((iopt_area_iova(a) & mask) || (iopt_area_length(a) & mask) ||
+			    (area_page_offset(a) & mask)) {
+				rc = -EADDRINUSE;
+				break;
+			}
+		}
+	}
+	if (!rc)
+		iopt->iova_alignment = align;
+	uvf_rw_unlock(&iopt->lock);
+	return rc;
 }
 
 void iopt_destroy(struct io_pagetable *iopt)
 {
 	uvf_write_lock(&iopt->lock);
 	remove_overlapping(iopt, 0, UINT64_MAX);
-	unreserve_all_locked(iopt);
+	unreserve_locked(iopt, NULL, true);
+	free_allowed_tree(&iopt->allowed_itree);
 	iopt->pin_users = 0;
 	iopt->dirty_tracking = false;
 	uvf_rw_unlock(&iopt->lock);
@@ -656,6 +927,27 @@ struct iopt_area *iopt_area_next(struct iopt_area *a, uint64_t start, uint64_t l
 	return area_of(itree_iter_next(&a->node, start, last));
 }
 
+/*
+ * An iommufd area translates through its pages, and only while filled: a
+ * device reaches memory only through a domain, and a table with a domain
+ * keeps every area pinned.
+ */
+static struct iopt_area *xlate_pages(struct iopt_area *a, uint64_t off, uint64_t len,
+				     int prot, struct iopt_xlate *out)
+{
+	uint64_t contig;
+
+	if (!a->filled || ((prot & IOPT_WRITE) && !a->pages->writable))
+		return NULL;
+	len = uvf_min(len, iopt_area_length(a) - off);
+	if (iopt_pages_xlate(a->pages, a->pages_off + off, len, &out->obj, &out->off, &contig))
+		return NULL;
+	if ((prot & IOPT_WRITE) && out->obj->readonly)
+		return NULL;
+	out->len = contig;
+	return a;
+}
+
 /* Translate inside a known area; returns the area or NULL (fault). */
 static struct iopt_area *xlate(struct io_pagetable *iopt, uint64_t iova, uint64_t len,
 			       int prot, struct iopt_xlate *out)
@@ -667,6 +959,8 @@ static struct iopt_area *xlate(struct io_pagetable *iopt, uint64_t iova, uint64_
 	if (!a || (a->prot & prot) != prot)
 		return NULL;
 	off = iova - iopt_area_iova(a);
+	if (a->pages)
+		return xlate_pages(a, off, len, prot, out);
 	for (s = a->segs; off >= s->len; s++)
 		off -= s->len;
 	if ((prot & IOPT_WRITE) && s->obj->readonly)
@@ -722,4 +1016,452 @@ int iopt_rw(struct io_pagetable *iopt, uint64_t iova, void *buf, size_t len,
 	if (rc && fault_iova)
 		*fault_iova = iova;
 	return rc ? -EFAULT : 0;
+}
+
+/* ---- iommufd areas over shared pages ---------------------------------------- */
+
+/* An area mapping a slice of pages (taking a reference), not yet placed. */
+static struct iopt_area *area_alloc_pages(struct io_pagetable *iopt,
+					  const struct iopt_pages_slice *slice, int prot)
+{
+	struct iopt_area *a;
+
+	if (iommufd_should_fail())
+		return NULL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->iopt = iopt;
+	a->prot = prot;
+	a->pages = slice->pages;
+	a->pages_off = slice->start;
+	a->uaddr = slice->pages->uaddr + slice->start;
+	iopt_pages_get(slice->pages);
+	return a;
+}
+
+static int slices_length(const struct iopt_pages_slice *slices, size_t n, uint64_t *length)
+{
+	uint64_t total = 0, end;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct iopt_pages_slice *sl = &slices[i];
+
+		if (!sl->length || check_add_overflow(sl->start, sl->length, &end) ||
+		    end > sl->pages->length)
+			return -EINVAL;
+		if (check_add_overflow(total, sl->length, &total))
+			return -EOVERFLOW;
+	}
+	if (!n || !total)
+		return -EINVAL;
+	*length = total;
+	return 0;
+}
+
+/* Place the new areas back to back from 'where' (iopt_insert_area's
+ * checks), pin them if the table pins; lock held.  Inserts nothing on
+ * failure. */
+static int place_pages_areas(struct io_pagetable *iopt, struct iopt_area **areas,
+			     const struct iopt_pages_slice *slices, size_t n, uint64_t where)
+{
+	uint64_t mask = iopt->iova_alignment - 1, iova = where;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		struct iopt_area *a = areas[i];
+		uint64_t len = slices[i].length;
+
+		if ((a->prot & IOPT_WRITE) && !a->pages->writable)
+			return -EPERM;
+		if (area_page_offset(a) & mask)
+			return -EINVAL;
+		a->node.start = iova;
+		a->node.last = iova + len - 1;
+		iova += len;
+	}
+	for (i = 0; !rc && i < n; i++) {
+		if (iopt->dirty_tracking)
+			rc = area_alloc_dirty(areas[i], iopt->dirty_pgshift);
+		if (!rc && iopt->pin_users)
+			rc = area_fill(areas[i]);
+	}
+	if (rc) {
+		while (i--)
+			area_unfill(areas[i]);
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		itree_insert(&iopt->area_itree, &areas[i]->node);
+	return 0;
+}
+
+int iopt_map_pages(struct io_pagetable *iopt, uint64_t *iova,
+		   const struct iopt_pages_slice *slices, size_t n, int prot,
+		   unsigned int flags)
+{
+	struct iopt_area **areas;
+	uint64_t length, where = *iova;
+	size_t i = 0;
+	int rc;
+
+	if ((prot & ~(IOPT_READ | IOPT_WRITE)) || (flags & ~IOPT_MAP_FIXED))
+		return -EINVAL;
+	rc = slices_length(slices, n, &length);
+	if (rc)
+		return rc;
+	areas = calloc(n, sizeof(*areas));
+	if (!areas)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		areas[i] = area_alloc_pages(iopt, &slices[i], prot);
+		if (!areas[i]) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	uvf_write_lock(&iopt->lock);
+	rc = iopt_place(iopt, &where, length, slices[0].pages->uaddr + slices[0].start, flags);
+	if (!rc)
+		rc = place_pages_areas(iopt, areas, slices, n, where);
+	uvf_rw_unlock(&iopt->lock);
+	if (!rc)
+		*iova = where;
+out:
+	for (size_t j = 0; rc && j < i; j++)
+		area_abort(areas[j]);
+	free(areas);
+	return rc;
+}
+
+/* ---- walking contiguous iommufd areas ---------------------------------------- */
+
+/*
+ * The kernel's iopt_for_each_contig_area: the iommufd areas covering
+ * [iova, last] one after the other.  Calls fn for each with the part of
+ * the range inside it; -ENOENT at the first hole (after fn ran for the
+ * areas before it).  Caller holds the lock.
+ */
+typedef int (*contig_fn)(struct iopt_area *a, uint64_t first, uint64_t last, bool is_last,
+			 void *arg);
+
+static int for_each_contig_area(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
+				contig_fn fn, void *arg, uint64_t *stopped)
+{
+	uint64_t cur = iova;
+	struct iopt_area *a;
+	int rc;
+
+	for (;;) {
+		a = iopt_area_find(iopt, cur);
+		if (!a || !a->pages) {
+			*stopped = cur;
+			return -ENOENT;
+		}
+		rc = fn(a, cur, uvf_min(last, iopt_area_last(a)), iopt_area_last(a) >= last, arg);
+		if (rc) {
+			*stopped = cur;
+			return rc;
+		}
+		if (iopt_area_last(a) >= last)
+			return 0;
+		cur = iopt_area_last(a) + 1;
+	}
+}
+
+/* The byte of an area's pages at iova. */
+static uint64_t area_pages_byte(const struct iopt_area *a, uint64_t iova)
+{
+	return a->pages_off + (iova - iopt_area_iova(a));
+}
+
+static int range_last(uint64_t iova, uint64_t length, uint64_t *last)
+{
+	if (!length)
+		return -EINVAL;
+	return check_add_overflow(iova, length - 1, last) ? -EOVERFLOW : 0;
+}
+
+/* ---- COPY ------------------------------------------------------------------- */
+
+struct get_pages_arg {
+	struct iopt_pages_slice *slices;
+	size_t n, cap;
+};
+
+static int get_pages_one(struct iopt_area *a, uint64_t first, uint64_t last, bool is_last,
+			 void *arg)
+{
+	struct get_pages_arg *g = arg;
+
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 4;
+		void *grown = iommufd_should_fail() ? NULL
+						    : realloc(g->slices, cap * sizeof(*g->slices));
+
+		if (!grown)
+			return -ENOMEM;
+		g->slices = grown;
+		g->cap = cap;
+	}
+	iopt_pages_get(a->pages);
+	g->slices[g->n++] = (struct iopt_pages_slice){
+		.pages = a->pages,
+		.start = area_pages_byte(a, first),
+		.length = last - first + 1,
+	};
+	return 0;
+}
+
+int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
+		   struct iopt_pages_slice **out, size_t *n)
+{
+	struct get_pages_arg g = { 0 };
+	uint64_t last, stopped;
+	int rc = range_last(iova, length, &last);
+
+	if (rc)
+		return rc;
+	uvf_read_lock(&iopt->lock);
+	rc = for_each_contig_area(iopt, iova, last, get_pages_one, &g, &stopped);
+	uvf_rw_unlock(&iopt->lock);
+	if (rc) {
+		iopt_put_pages_slices(g.slices, g.n);
+		return rc;
+	}
+	*out = g.slices;
+	*n = g.n;
+	return 0;
+}
+
+void iopt_put_pages_slices(struct iopt_pages_slice *slices, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		iopt_pages_put(slices[i].pages);
+	free(slices);
+}
+
+/* ---- access pins and CPU access ---------------------------------------------- */
+
+static bool area_allows(const struct iopt_area *a, int prot)
+{
+	return (a->prot & prot) == prot;
+}
+
+/* The page range of an area's pages that [first, last] touches. */
+static void area_page_span(const struct iopt_area *a, uint64_t first, uint64_t last,
+			   uint64_t *pfirst, uint64_t *plast)
+{
+	*pfirst = iopt_pages_index(a->pages, area_pages_byte(a, first));
+	*plast = iopt_pages_index(a->pages, area_pages_byte(a, last));
+}
+
+static int access_pin_one(struct iopt_area *a, uint64_t first, uint64_t last, bool is_last,
+			  void *arg)
+{
+	const int *prot = arg;
+	uint64_t b_first = a->pages->uaddr + area_pages_byte(a, first);
+	uint64_t b_last = a->pages->uaddr + area_pages_byte(a, last);
+	uint64_t pfirst, plast;
+	int rc;
+
+	/* Pins are whole pages: each piece must start on a page and, but for
+	 * the last, end on one (iopt_area_contig_is_aligned). */
+	if (a->prevent_access || (b_first & (UVF_PAGE_SIZE - 1)) ||
+	    (!is_last && (b_last & (UVF_PAGE_SIZE - 1)) != UVF_PAGE_SIZE - 1))
+		return -EINVAL;
+	if (!area_allows(a, *prot))
+		return -EPERM;
+	area_page_span(a, first, last, &pfirst, &plast);
+	rc = iopt_pages_pin_access(a->pages, pfirst, plast);
+	if (!rc)
+		__atomic_fetch_add(&a->num_accesses, 1, __ATOMIC_RELEASE);
+	return rc;
+}
+
+static int access_unpin_one(struct iopt_area *a, uint64_t first, uint64_t last, bool is_last,
+			    void *arg)
+{
+	uint64_t pfirst, plast;
+
+	area_page_span(a, first, last, &pfirst, &plast);
+	iopt_pages_unpin_access(a->pages, pfirst, plast);
+	__atomic_fetch_sub(&a->num_accesses, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int iopt_access_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t length, int prot)
+{
+	uint64_t last, stopped;
+	int rc = range_last(iova, length, &last);
+
+	if (rc)
+		return rc;
+	uvf_read_lock(&iopt->lock);
+	rc = for_each_contig_area(iopt, iova, last, access_pin_one, &prot, &stopped);
+	if (rc && stopped > iova)
+		for_each_contig_area(iopt, iova, stopped - 1, access_unpin_one, NULL, &stopped);
+	uvf_rw_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_access_unpin(struct io_pagetable *iopt, uint64_t iova, uint64_t length)
+{
+	uint64_t last, stopped;
+
+	if (range_last(iova, length, &last))
+		return;
+	uvf_read_lock(&iopt->lock);
+	for_each_contig_area(iopt, iova, last, access_unpin_one, NULL, &stopped);
+	uvf_rw_unlock(&iopt->lock);
+}
+
+struct access_rw_arg {
+	uint8_t *buf;
+	bool write;
+};
+
+static int access_rw_one(struct iopt_area *a, uint64_t first, uint64_t last, bool is_last,
+			 void *arg)
+{
+	struct access_rw_arg *rw = arg;
+	uint64_t len = last - first + 1;
+	int rc;
+
+	if (a->prevent_access)
+		return -EINVAL;
+	if (!area_allows(a, rw->write ? IOPT_WRITE : IOPT_READ))
+		return -EPERM;
+	rc = iopt_pages_rw(a->pages, area_pages_byte(a, first), rw->buf, len, rw->write);
+	if (!rc && rw->write && a->dirty)
+		area_mark_dirty(a->iopt, a, first, last);
+	rw->buf += len;
+	return rc;
+}
+
+int iopt_access_rw(struct io_pagetable *iopt, uint64_t iova, void *buf, uint64_t length,
+		   bool write)
+{
+	struct access_rw_arg rw = { .buf = buf, .write = write };
+	uint64_t last, stopped;
+	int rc = range_last(iova, length, &last);
+
+	if (rc)
+		return rc;
+	uvf_read_lock(&iopt->lock);
+	rc = for_each_contig_area(iopt, iova, last, access_rw_one, &rw, &stopped);
+	uvf_rw_unlock(&iopt->lock);
+	return rc;
+}
+
+/* ---- splitting (type1 v1 compat) -------------------------------------------- */
+
+/* Copy the dirty bits of the part of 'from' that 'to' now covers. */
+static int area_split_dirty(const struct io_pagetable *iopt, const struct iopt_area *from,
+			    struct iopt_area *to)
+{
+	unsigned int sh = iopt->dirty_pgshift;
+	uint64_t fbase = area_dirty_first_page(from, sh), tbase = area_dirty_first_page(to, sh);
+	uint64_t n = area_dirty_nbits(to, sh);
+
+	if (!from->dirty)
+		return 0;
+	if (area_alloc_dirty(to, sh))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < n; i++)
+		if (test_bit(tbase + i - fbase, from->dirty))
+			set_bit(i, to->dirty);
+	return 0;
+}
+
+/* A half of 'a': [first, last] of the same pages, pinned as 'a' was. */
+static struct iopt_area *area_half(struct io_pagetable *iopt, struct iopt_area *a,
+				   uint64_t first, uint64_t last)
+{
+	struct iopt_pages_slice sl = {
+		.pages = a->pages, .start = area_pages_byte(a, first), .length = last - first + 1,
+	};
+	struct iopt_area *h = area_alloc_pages(iopt, &sl, a->prot);
+
+	if (!h)
+		return NULL;
+	h->node.start = first;
+	h->node.last = last;
+	/* Covered by a's own fill: no page changes hands. */
+	if ((a->filled && area_fill(h)) || area_split_dirty(iopt, a, h)) {
+		area_abort(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* The kernel's iopt_area_split: iova becomes the last byte of the lower half. */
+static int area_split(struct io_pagetable *iopt, struct iopt_area *a, uint64_t iova)
+{
+	uint64_t first = iopt_area_iova(a), last = iopt_area_last(a), mask;
+	struct iopt_area *lhs, *rhs;
+
+	if (iova == first || iova == last)
+		return 0;
+	if (!a->pages || a->prevent_access)
+		return -EBUSY;
+	mask = iopt->iova_alignment - 1;
+	if (((iova + 1) & mask) || ((a->pages->uaddr + area_pages_byte(a, iova + 1)) & mask))
+		return -EINVAL;
+	/* Access pins and large IOPTEs cannot be cut. */
+	if (__atomic_load_n(&a->num_accesses, __ATOMIC_ACQUIRE) ||
+	    (a->filled && !iopt->disable_large_pages))
+		return -EINVAL;
+	lhs = area_half(iopt, a, first, iova);
+	rhs = lhs ? area_half(iopt, a, iova + 1, last) : NULL;
+	if (!rhs) {
+		if (lhs)
+			area_abort(lhs);
+		return -ENOMEM;
+	}
+	itree_remove(&iopt->area_itree, &a->node);
+	itree_insert(&iopt->area_itree, &lhs->node);
+	itree_insert(&iopt->area_itree, &rhs->node);
+	area_abort(a);
+	return 0;
+}
+
+int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas, size_t n)
+{
+	struct iopt_area *a;
+	int rc = 0;
+
+	uvf_write_lock(&iopt->lock);
+	for (size_t i = 0; !rc && i < n; i++) {
+		a = iopt_area_find(iopt, iovas[i]);
+		if (a)
+			rc = area_split(iopt, a, iovas[i]);
+	}
+	uvf_rw_unlock(&iopt->lock);
+	return rc;
+}
+
+/* ---- identity -------------------------------------------------------------------- */
+
+int iopt_pinned_ident(struct io_pagetable *iopt, uint64_t iova, struct uvf_memobj **obj,
+		      uint64_t *off, uint64_t *contig)
+{
+	struct iopt_area *a;
+	struct iopt_xlate x;
+	int rc = -ENOENT;
+
+	uvf_read_lock(&iopt->lock);
+	a = iopt_area_find(iopt, iova);
+	if (a && a->pages) {
+		rc = iopt_pages_xlate(a->pages, area_pages_byte(a, iova),
+				      iopt_area_last(a) - iova + 1, obj, off, contig);
+	} else if (a) {
+		rc = xlate(iopt, iova, 1, 0, &x) ? 0 : -EFAULT;
+		*obj = x.obj;
+		*off = x.off;
+		*contig = x.len;
+	}
+	uvf_rw_unlock(&iopt->lock);
+	return rc;
 }

@@ -18,10 +18,23 @@
  * iopt_add_pin_user() charges every area and fails with -ENOMEM, charging
  * nothing, if the owners' limits do not allow it.
  *
- * Locking: iopt->lock (rwlock).  Readers: translation and DMA; writers:
- * map, unmap, pin-user changes, dirty-tracking changes.  Dirty bits are set
- * atomically under the read lock.  The table calls nothing outside itself
- * with its lock held except memobj_put() and account ops (leaf locks).
+ * Two kinds of area.  iopt_map() areas (the type1 container) carry their
+ * own resolved segments and are charged whole.  iopt_map_pages() areas
+ * (iommufd) map a slice of a shared struct iopt_pages (pages.h): the memory
+ * is resolved and pinned lazily there, per page, shared by every area and
+ * access pin that uses it; an area "fills" (pins its slice) while the
+ * table has pin users.  iommufd tables also have an allowed-IOVA list,
+ * reserved ranges with owners (domains, devices), an alignment that
+ * follows their domains and accesses, access pins on ranges (with an
+ * unmap notification that asks their owners to let go first), COPY
+ * (sharing pages between tables) and area splitting for type1 v1 compat.
+ *
+ * Locking: iopt->lock (rwlock).  Readers: translation and DMA, access pins
+ * and CPU access; writers: map, unmap, pin-user changes, dirty-tracking
+ * changes, reservations, alignment.  Dirty bits are set atomically under
+ * the read lock.  The table calls nothing outside itself with its lock
+ * held except memobj_put(), account ops and pages ops (pages->lock nests
+ * inside iopt->lock); notify_unmap runs with no lock held.
  */
 #ifndef UVF_IOMMUFD_IO_PAGETABLE_H
 #define UVF_IOMMUFD_IO_PAGETABLE_H
@@ -31,6 +44,7 @@
 #include "../base/itree.h"
 #include "../base/lock.h"
 #include "../mm/mm.h"
+#include "pages.h"
 
 #define IOPT_READ	(1 << 0)
 #define IOPT_WRITE	(1 << 1)
@@ -50,6 +64,16 @@ struct iopt_area {
 	uint64_t pinned_pages;		/* currently charged to account */
 	unsigned long *dirty;		/* 1 bit per dirty page, while tracking */
 	void *front_data;		/* owned by the front end */
+	/*
+	 * iommufd areas (iopt_map_pages): a slice of a shared pages object;
+	 * segs is NULL and account unused, the pins are counted in pages.
+	 */
+	struct iopt_pages *pages;	/* referenced */
+	uint64_t pages_off;		/* byte of pages at the area's first IOVA */
+	struct itree_node fill;		/* in pages->users while filled */
+	bool filled;			/* the slice is pinned for the table's domains */
+	unsigned int num_accesses;	/* access pins inside the area (atomic) */
+	bool prevent_access;		/* being unmapped: no new access pins */
 };
 
 static inline uint64_t iopt_area_iova(const struct iopt_area *a) { return a->node.start; }
@@ -69,6 +93,19 @@ struct io_pagetable {
 	unsigned int dirty_pgshift;		/* dirty bit granularity */
 	/* Optional: frees an area's front_data when the area goes (lock held). */
 	void (*release_front_data)(struct iopt_area *area);
+	/* iommufd: allocation happens inside these ranges only (if any) */
+	struct itree_root allowed_itree;
+	bool disable_large_pages;		/* HUGE_PAGES=0, type1 v1 compat */
+	/*
+	 * iommufd: called with no lock held before [iova, iova+length) is
+	 * unmapped while access pins are inside it; must drop them.
+	 */
+	void (*notify_unmap)(struct io_pagetable *iopt, uint64_t iova, uint64_t length);
+};
+
+/* An inclusive IOVA range. */
+struct iopt_range {
+	uint64_t start, last;
 };
 
 void iopt_init(struct io_pagetable *iopt, uint64_t iova_alignment);
@@ -107,15 +144,92 @@ int iopt_map(struct io_pagetable *iopt, uint64_t *iova, struct uvf_mem_seg *segs
  * walk there).  Nothing mapped in the range: 0 with *unmapped = 0.
  * -EINVAL for length 0, -EOVERFLOW if the range wraps.
  * *unmapped (may be NULL) receives the bytes unmapped.
+ *
+ * IOPT_UNMAP_IOMMUFD is iommufd's walk (iopt_unmap_iova_range): areas go in
+ * IOVA order; one that the range only partly covers stops the walk with
+ * -ENOENT (those before it are gone); an area with access pins is first
+ * marked prevent_access and notify_unmap asked to drop them, then retried
+ * (-EDEADLK after 100 tries).  iopt_unmap_all notifies the same way.
  */
-enum iopt_unmap_mode { IOPT_UNMAP_STRICT, IOPT_UNMAP_TYPE1_V1 };
+enum iopt_unmap_mode { IOPT_UNMAP_STRICT, IOPT_UNMAP_TYPE1_V1, IOPT_UNMAP_IOMMUFD };
 int iopt_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 	       enum iopt_unmap_mode mode, uint64_t *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
 
-/* Reserved ranges (MSI windows, holes outside apertures): -EADDRINUSE if mapped. */
+/* Reserved ranges (MSI windows, holes outside apertures): -EADDRINUSE if
+ * mapped or allowed. */
 int iopt_reserve(struct io_pagetable *iopt, uint64_t start, uint64_t last);
 void iopt_unreserve_all(struct io_pagetable *iopt);
+/* ... with an owner (a domain's aperture, a device's regions), removed
+ * together by iopt_unreserve_owner (NULL owner: iopt_reserve's). */
+int iopt_reserve_owner(struct io_pagetable *iopt, uint64_t start, uint64_t last,
+		       const void *owner);
+void iopt_unreserve_owner(struct io_pagetable *iopt, const void *owner);
+/* Replace the allowed list (disjoint, start < last): -EADDRINUSE if one
+ * meets a reserved range, and then nothing changes. */
+int iopt_set_allow_iova(struct io_pagetable *iopt, const struct iopt_range *ranges, size_t n);
+/* The usable IOVA ranges, the holes between reserved ranges, in order: fills
+ * up to max of them and returns how many there are. */
+size_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_t max);
+/* Change the alignment; raising it fails with -EADDRINUSE if an area's
+ * IOVA, length or page offset is not aligned to it. */
+int iopt_set_alignment(struct io_pagetable *iopt, uint64_t align);
+
+/* ---- iommufd areas over shared pages ------------------------------------- */
+
+struct iopt_pages_slice {
+	struct iopt_pages *pages;	/* referenced by the holder */
+	uint64_t start;			/* first byte of pages */
+	uint64_t length;
+};
+
+/*
+ * Map the slices back to back at *iova (allocated unless IOPT_MAP_FIXED),
+ * one area each; takes its own pages references.  Errors, in the order
+ * checked: -EINVAL (flags, total length 0 or unaligned, allocation
+ * alignment below the table's), placement errors as iopt_map, -EPERM
+ * (writable prot on read-only pages), -EINVAL (a slice's page offset not
+ * aligned to the table), then pinning errors when the table pins (-EFAULT,
+ * -ENOMEM).  Nothing is mapped on failure.
+ */
+int iopt_map_pages(struct io_pagetable *iopt, uint64_t *iova,
+		   const struct iopt_pages_slice *slices, size_t n, int prot,
+		   unsigned int flags);
+/* The slices [iova, iova+length) maps, for IOAS_COPY: -ENOENT unless
+ * iommufd areas cover it without a hole; the caller puts them. */
+int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
+		   struct iopt_pages_slice **out, size_t *n);
+void iopt_put_pages_slices(struct iopt_pages_slice *slices, size_t n);
+
+/*
+ * Access pins (the kernel's iommufd_access_pin_pages): pin [iova, iova +
+ * length), which must be covered by iommufd areas without a hole (-ENOENT),
+ * page aligned in their pages (-EINVAL), not being unmapped (-EINVAL) and
+ * allow prot (-EPERM); pinning errors pass through.  All or nothing.
+ * Unpin takes the same range.
+ */
+int iopt_access_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t length, int prot);
+void iopt_access_unpin(struct io_pagetable *iopt, uint64_t iova, uint64_t length);
+/* CPU access through the areas' memory (iommufd_access_rw): -ENOENT for a
+ * hole, -EPERM for prot, -EINVAL while being unmapped, -EFAULT. */
+int iopt_access_rw(struct io_pagetable *iopt, uint64_t iova, void *buf, uint64_t length,
+		   bool write);
+
+/*
+ * The memory behind iova while its page is pinned (for identity checks:
+ * the kernel compares struct pages).  No reference is taken: compare, do
+ * not use.  -ENOENT unmapped, -EFAULT not pinned.
+ */
+int iopt_pinned_ident(struct io_pagetable *iopt, uint64_t iova, struct uvf_memobj **obj,
+		      uint64_t *off, uint64_t *contig);
+
+/*
+ * Split the areas holding each iova so that iova is the last byte of one
+ * (iopt_cut_iova, the type1 v1 compat of iommufd): -EINVAL when the cut is
+ * not aligned, the area has access pins, or its domains may use large
+ * pages; -EBUSY while it is being unmapped.
+ */
+int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas, size_t n);
 
 /* Pin users: see the header comment. */
 int iopt_add_pin_user(struct io_pagetable *iopt);
@@ -172,5 +286,7 @@ void iopt_mark_dirty(struct io_pagetable *iopt, uint64_t iova, uint64_t len);
 int iopt_set_dirty_tracking(struct io_pagetable *iopt, bool enable, unsigned int pgshift);
 int iopt_read_dirty(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 		    unsigned long *bitmap, bool no_clear);
+/* Forget every dirty bit (a clean snapshot when tracking is turned on). */
+void iopt_clear_dirty(struct io_pagetable *iopt);
 
 #endif

@@ -28,19 +28,23 @@ void account_put(struct uvf_account *a)
 	free(a);
 }
 
-int account_charge(struct uvf_account *a, uint64_t npages, bool ipc_lock)
+int account_charge_limit(struct uvf_account *a, uint64_t npages, uint64_t limit_pages)
 {
 	uint64_t total;
 	int ret = 0;
 
 	uvf_mutex_lock(&a->lock);
-	if (check_add_overflow(a->locked_pages, npages, &total) ||
-	    (!ipc_lock && total > a->limit_pages))
+	if (check_add_overflow(a->locked_pages, npages, &total) || total > limit_pages)
 		ret = -ENOMEM;
 	else
 		a->locked_pages = total;
 	uvf_mutex_unlock(&a->lock);
 	return ret;
+}
+
+int account_charge(struct uvf_account *a, uint64_t npages, bool ipc_lock)
+{
+	return account_charge_limit(a, npages, ipc_lock ? UINT64_MAX : a->limit_pages);
 }
 
 void account_uncharge(struct uvf_account *a, uint64_t npages)

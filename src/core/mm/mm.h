@@ -83,6 +83,9 @@ void account_put(struct uvf_account *a);
  * charged on failure. */
 int account_charge(struct uvf_account *a, uint64_t npages, bool ipc_lock);
 void account_uncharge(struct uvf_account *a, uint64_t npages);
+/* Charge against a caller-given limit (iommufd's per-user accounting
+ * checks the mapping task's RLIMIT_MEMLOCK, not the account's). */
+int account_charge_limit(struct uvf_account *a, uint64_t npages, uint64_t limit_pages);
 
 /* ---- the caller's address space ---------------------------------------- */
 

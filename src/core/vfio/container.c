@@ -22,6 +22,7 @@
 #include "vfio_priv.h"
 #include "../host/host.h"
 #include "../iommu/iommu.h"
+#include "../iommufd/iommufd.h"
 
 /* ---- the noiommu backend ------------------------------------------------ */
 
@@ -237,13 +238,21 @@ struct vfio_container *vfio_container_from_file(struct uvf_file *f)
 	return f->ops == &vfio_container_fops ? f->private_data : NULL;
 }
 
+/*
+ * With the host option iommufd_vfio_container (the kernel's
+ * CONFIG_IOMMUFD_VFIO_CONTAINER) iommufd, not VFIO, serves /dev/vfio/vfio:
+ * every open is an iommufd context in VFIO compatibility mode.
+ */
 static int vfio_container_devnode_open(struct uvf_devnode *dn, struct uvf_caller *c,
 				       int flags, struct uvf_file **out)
 {
 	struct vfio_core *core = dn->priv;
-	struct vfio_container *container = calloc(1, sizeof(*container));
+	struct vfio_container *container;
 	struct uvf_file *f;
 
+	if (core->host->params.iommufd_vfio_container)
+		return iommufd_open_file(core->host, c, flags, true, out);
+	container = calloc(1, sizeof(*container));
 	if (!container)
 		return -ENOMEM;
 	uvf_ref_init(&container->ref);

@@ -24,9 +24,25 @@
 #include "../host/device.h"
 #include "../iommu/iommu.h"
 #include "../sysfs/sysfs.h"
+#include "../iommufd/iommufd.h"
 #include "../base/log.h"
 
 static const struct uvf_file_ops vfio_group_fops;
+
+/* A container or an iommufd is set; group_lock held. */
+static bool vfio_group_has_iommu(const struct vfio_group *group)
+{
+	return group->container || group->iommufd;
+}
+
+/* Drop the iommufd of SET_CONTAINER; group_lock held. */
+static void vfio_group_put_iommufd(struct vfio_group *group)
+{
+	if (group->iommufd) {
+		iommufd_ctx_put(group->iommufd);
+		group->iommufd = NULL;
+	}
+}
 
 /* ---- group objects ------------------------------------------------------ */
 
@@ -315,6 +331,7 @@ void vfio_device_remove_group(struct vfio_device *vdev)
 	/* Revoke the IOMMU group: every later user sees -ENODEV. */
 	if (group->container)
 		vfio_group_detach_container(group);
+	vfio_group_put_iommufd(group);
 	ig = group->iommu_group;
 	group->iommu_group = NULL;
 	uvf_mutex_unlock(&group->group_lock);
@@ -403,13 +420,39 @@ static long vfio_group_ioctl_get_status(struct vfio_group *group, struct uvf_cal
 		uvf_mutex_unlock(&group->group_lock);
 		return -ENODEV;
 	}
-	if (group->container)
+	/*
+	 * With an iommufd, ownership is claimed per device at GET_DEVICE_FD,
+	 * not here: VIABLE may be reported and GET_DEVICE_FD still fail.
+	 */
+	if (vfio_group_has_iommu(group))
 		status.flags |= VFIO_GROUP_FLAGS_CONTAINER_SET | VFIO_GROUP_FLAGS_VIABLE;
 	else if (!iommu_group_dma_owner_claimed(group->iommu_group))
 		status.flags |= VFIO_GROUP_FLAGS_VIABLE;
 	uvf_mutex_unlock(&group->group_lock);
 
 	return copy_to_user(c, arg, &status, minsz) ? -EFAULT : 0;
+}
+
+/*
+ * The iommufd compat path: the context gets its compat IOAS (or no-IOMMU
+ * mode) and the group keeps the context; devices bind and attach to that
+ * IOAS at GET_DEVICE_FD.  Any other fd is -EBADFD.  group_lock held.
+ */
+static long vfio_group_set_iommufd(struct vfio_group *group, struct iommufd_ctx *ictx)
+{
+	long ret;
+
+	if (!ictx)
+		return -EBADFD;
+	if (group->type == VFIO_NO_IOMMU)
+		ret = iommufd_vfio_compat_set_no_iommu(ictx);
+	else
+		ret = iommufd_vfio_compat_ioas_create(ictx);
+	if (ret)
+		return ret;
+	iommufd_ctx_get(ictx);
+	group->iommufd = ictx;
+	return 0;
 }
 
 static long vfio_group_ioctl_set_container(struct vfio_group *group, struct uvf_caller *c,
@@ -427,7 +470,7 @@ static long vfio_group_ioctl_set_container(struct vfio_group *group, struct uvf_
 		return -EBADF;
 
 	uvf_mutex_lock(&group->group_lock);
-	if (group->container) {
+	if (vfio_group_has_iommu(group)) {
 		ret = -EINVAL;
 		goto out;
 	}
@@ -436,8 +479,11 @@ static long vfio_group_ioctl_set_container(struct vfio_group *group, struct uvf_
 		goto out;
 	}
 	container = vfio_container_from_file(f);
-	/* An iommufd (the compat path) is not served yet: like any other fd. */
-	ret = container ? vfio_container_attach_group(container, group, c) : -EBADFD;
+	if (container) {
+		ret = vfio_container_attach_group(container, group, c);
+		goto out;
+	}
+	ret = vfio_group_set_iommufd(group, iommufd_ctx_from_file(f));
 out:
 	uvf_mutex_unlock(&group->group_lock);
 	file_put(f);
@@ -450,12 +496,14 @@ static long vfio_group_ioctl_unset_container(struct vfio_group *group)
 	long ret = 0;
 
 	uvf_mutex_lock(&group->group_lock);
-	if (!group->container)
+	if (!vfio_group_has_iommu(group))
 		ret = -EINVAL;
-	else if (group->container_users != 1)
+	else if (group->container && group->container_users != 1)
 		ret = -EBUSY;
-	else
+	else if (group->container)
 		vfio_group_detach_container(group);
+	if (!ret)
+		vfio_group_put_iommufd(group);
 	uvf_mutex_unlock(&group->group_lock);
 	return ret;
 }
@@ -497,7 +545,7 @@ static int vfio_df_group_open(struct vfio_device_file *df, struct uvf_caller *c)
 	int ret;
 
 	uvf_mutex_lock(&group->group_lock);
-	if (!group->container) {
+	if (!vfio_group_has_iommu(group)) {
 		uvf_mutex_unlock(&group->group_lock);
 		return -EINVAL;
 	}
@@ -505,13 +553,32 @@ static int vfio_df_group_open(struct vfio_device_file *df, struct uvf_caller *c)
 	/* The device keeps the KVM the group had at its first open. */
 	if (!vdev->open_count)
 		vdev->kvm = group->kvm;
-	ret = vfio_df_open(df, c);
-	if (ret) {
-		if (!vdev->open_count)
-			vdev->kvm = NULL;
-	} else {
-		__atomic_store_n(&df->access_granted, true, __ATOMIC_RELEASE);
+	df->iommufd = group->iommufd;
+	/* No-IOMMU on an iommufd: no translation may have been asked for. */
+	if (df->iommufd && vfio_device_is_noiommu(vdev) && !vdev->open_count &&
+	    (!capable(c, UVF_CAP_SYS_RAWIO) ||
+	     vfio_iommufd_device_has_compat_ioas(vdev, df->iommufd))) {
+		ret = -EPERM;
+		goto out_put_kvm;
 	}
+	ret = vfio_df_open(df, c);
+	if (ret)
+		goto out_put_kvm;
+	if (df->iommufd && vdev->open_count == 1) {
+		ret = vfio_iommufd_compat_attach_ioas(vdev, df->iommufd);
+		if (ret) {
+			/* No group file to put: an iommufd open pins none. */
+			vfio_df_close(df);
+			goto out_put_kvm;
+		}
+	}
+	__atomic_store_n(&df->access_granted, true, __ATOMIC_RELEASE);
+	goto out;
+out_put_kvm:
+	df->iommufd = NULL;
+	if (!vdev->open_count)
+		vdev->kvm = NULL;
+out:
 	uvf_mutex_unlock(&vdev->dev_set->lock);
 	uvf_mutex_unlock(&group->group_lock);
 	return ret;
@@ -526,6 +593,7 @@ struct uvf_file *vfio_df_group_close(struct vfio_device_file *df)
 	uvf_mutex_lock(&group->group_lock);
 	uvf_mutex_lock(&vdev->dev_set->lock);
 	put = vfio_df_close(df);
+	df->iommufd = NULL;
 	if (!vdev->open_count)
 		vdev->kvm = NULL;
 	uvf_mutex_unlock(&vdev->dev_set->lock);
@@ -613,6 +681,7 @@ static void vfio_group_fops_release(struct uvf_file *f)
 	uvf_mutex_lock(&group->group_lock);
 	if (group->container)
 		vfio_group_detach_container(group);
+	vfio_group_put_iommufd(group);
 	group->opened_file = NULL;
 	uvf_mutex_unlock(&group->group_lock);
 	vfio_group_put(group);

@@ -17,12 +17,15 @@
 #include "../base/lock.h"
 #include "../base/list.h"
 #include "../host/file.h"
+#include "../host/devnode.h"
 
 struct uvf_host;
 struct uvf_device;
 struct vfio_device;
 struct vfio_group;
 struct sysfs_node;
+struct iommufd_device;
+struct iommufd_access;
 
 struct vfio_device_ops {
 	const char *name;
@@ -72,6 +75,12 @@ struct vfio_device {
 	void *priv;			/* the driver's */
 	/* unregistration waits here for the last file to close */
 	pthread_cond_t comp;
+	/* iommufd (vfio/iommufd.c, device_cdev.c); under dev_set->lock */
+	struct iommufd_device *iommufd_device;	/* bound: a device that DMAs */
+	struct iommufd_access *iommufd_access;	/* bound: an emulated device */
+	bool iommufd_attached;
+	bool cdev_opened;			/* bound through its cdev */
+	struct uvf_devnode cdev_node;		/* /dev/vfio/devices/vfioN */
 };
 
 /* The VFIO layer of a host (host->vfio): host_new()/host_free() call these. */

@@ -28,9 +28,7 @@
 #ifndef VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
 #define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 9
 #endif
-#ifndef VFIO_DEVICE_BIND_IOMMUFD
-#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
-#endif
+#include "uapi/linux/vfio_cdev.h"
 
 /* ---- the core ----------------------------------------------------------- */
 
@@ -182,6 +180,11 @@ void vfio_init_device(struct vfio_device *vdev, struct uvf_device *dev,
 	vdev->sysfs_dev = NULL;
 	vdev->sysfs_class_link = NULL;
 	vdev->kvm = NULL;
+	vdev->iommufd_device = NULL;
+	vdev->iommufd_access = NULL;
+	vdev->iommufd_attached = false;
+	vdev->cdev_opened = false;
+	list_init(&vdev->cdev_node.link);
 	pthread_cond_init(&vdev->comp, NULL);
 }
 
@@ -300,6 +303,12 @@ static int __vfio_register_dev(struct vfio_device *vdev, enum vfio_group_type ty
 	if (ret)
 		goto err_group;
 	uvf_ref_init(&vdev->refcount);
+	ret = vfio_device_cdev_add(vdev);
+	if (ret) {
+		atomic_init(&vdev->refcount.count, 0);
+		vfio_device_del(vdev);
+		goto err_group;
+	}
 	vfio_device_group_register(vdev);
 	return 0;
 
@@ -360,8 +369,9 @@ void vfio_unregister_group_dev(struct vfio_device *vdev)
 {
 	struct vfio_core *core = vfio_device_core(vdev);
 
-	/* No new GET_DEVICE_FD finds it from here on. */
+	/* No new GET_DEVICE_FD or cdev open finds it from here on. */
 	vfio_device_group_unregister(vdev);
+	vfio_device_cdev_del(vdev);
 	vfio_device_del(vdev);
 	vfio_device_put_registration(vdev);
 	vfio_device_wait_unused(core, vdev);
@@ -388,12 +398,14 @@ static int vfio_df_device_first_open(struct vfio_device_file *df, struct uvf_cal
 	struct uvf_file *put;
 	int ret;
 
-	ret = vfio_device_group_use_iommu(vdev, c);
+	ret = df->iommufd ? vfio_df_iommufd_bind(df) : vfio_device_group_use_iommu(vdev, c);
 	if (ret)
 		return ret;
 	if (vdev->ops->open_device) {
 		ret = vdev->ops->open_device(vdev);
-		if (ret) {
+		if (ret && df->iommufd) {
+			vfio_df_iommufd_unbind(df);
+		} else if (ret) {
 			/* The group file is still held by our caller's ioctl. */
 			put = vfio_device_group_unuse_iommu(vdev);
 			file_put(put);
@@ -431,7 +443,10 @@ struct uvf_file *vfio_df_close(struct vfio_device_file *df)
 	if (vdev->open_count == 1) {
 		if (vdev->ops->close_device)
 			vdev->ops->close_device(vdev);
-		put = vfio_device_group_unuse_iommu(vdev);
+		if (df->iommufd)
+			vfio_df_iommufd_unbind(df);
+		else
+			put = vfio_device_group_unuse_iommu(vdev);
 	}
 	vdev->open_count--;
 	return put;
@@ -445,9 +460,11 @@ static void vfio_device_fops_release(struct uvf_file *f)
 	struct vfio_device *vdev = df->device;
 
 	/* The put may release the group file, which takes group_lock: it
-	 * comes after every lock is dropped.  (cdev opens: a later layer.) */
+	 * comes after every lock is dropped. */
 	if (df->group)
 		file_put(vfio_df_group_close(df));
+	else
+		vfio_df_unbind_iommufd(df);
 	vfio_device_put_registration(vdev);
 	free(df);
 }
@@ -494,27 +511,21 @@ static int vfio_ioctl_device_feature(struct vfio_device *vdev, struct uvf_caller
 					 feature.argsz - minsz);
 }
 
-/* BIND_IOMMUFD belongs to cdev opens: a group-path fd is refused after the
- * argument checks, as the kernel's. */
-static long vfio_df_bind_on_group_fd(struct uvf_caller *c, uint64_t arg)
-{
-	struct { uint32_t argsz, flags; int32_t iommufd; uint32_t out_devid; } bind;
-
-	if (copy_from_user(c, &bind, arg, sizeof(bind)))
-		return -EFAULT;
-	return -EINVAL;
-}
-
 static long vfio_device_fops_ioctl(struct uvf_file *f, struct uvf_caller *c,
 				   unsigned int cmd, uint64_t arg)
 {
 	struct vfio_device_file *df = f->private_data;
 	struct vfio_device *vdev = df->device;
 
-	if (cmd == VFIO_DEVICE_BIND_IOMMUFD && df->group)
-		return vfio_df_bind_on_group_fd(c, arg);
+	if (cmd == VFIO_DEVICE_BIND_IOMMUFD)
+		return vfio_df_ioctl_bind_iommufd(df, c, arg);
 	if (!__atomic_load_n(&df->access_granted, __ATOMIC_ACQUIRE))
 		return -EINVAL;
+	/* cdev-only ioctls */
+	if (!df->group && cmd == VFIO_DEVICE_ATTACH_IOMMUFD_PT)
+		return vfio_df_ioctl_attach_pt(df, c, arg);
+	if (!df->group && cmd == VFIO_DEVICE_DETACH_IOMMUFD_PT)
+		return vfio_df_ioctl_detach_pt(df, c, arg);
 	if (cmd == VFIO_DEVICE_FEATURE)
 		return vfio_ioctl_device_feature(vdev, c, arg);
 	if (!vdev->ops->ioctl)
@@ -572,5 +583,7 @@ int vfio_dma_rw(struct vfio_device *vdev, uint64_t iova, void *data, size_t len,
 {
 	if (!data || !len || !__atomic_load_n(&vdev->open_count, __ATOMIC_RELAXED))
 		return -EINVAL;
+	if (vdev->iommufd_access)
+		return vfio_iommufd_dma_rw(vdev, iova, data, len, write);
 	return vfio_device_container_dma_rw(vdev, iova, data, len, write);
 }

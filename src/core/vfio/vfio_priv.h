@@ -13,13 +13,18 @@
  *  - vfio_container: one per open of /dev/vfio/vfio; referenced by its file
  *    and by each attached group.
  *  - vfio_device_file: one per device fd; holds a registration reference on
- *    the device and, while the device is open, the group file is pinned
- *    (container_users).
+ *    the device and, while the device is open through a container, the
+ *    group file is pinned (container_users).  A device opened on an
+ *    iommufd (group SET_CONTAINER with an iommufd, or its cdev after
+ *    BIND_IOMMUFD) holds the iommufd context instead.
  *
  * Lock order (outermost first):
  *   core->lock (group list, minors, indexes, device sets)
  *   group->group_lock -> dev_set->lock -> container->group_lock ->
  *   backend lock (type1 iommu->lock) -> iommu group->lock -> iopt->lock
+ *   group->group_lock -> dev_set->lock -> the iommufd's locks (binding,
+ *   attaching: iommufd_private.h); a cdev bind takes and drops group_lock
+ *   (vfio_device_block_group) before dev_set->lock
  *   group->device_lock (device list; leaf)
  *   core->comp_lock (registration completion; leaf)
  */
@@ -36,11 +41,13 @@ struct uvf_host;
 struct iommu_group;
 struct sysfs_node;
 struct vfio_container;
+struct iommufd_ctx;
 
 /* Device nodes as stat() reports them. */
 #define VFIO_MISC_MAJOR		10
 #define VFIO_MINOR		196
 #define VFIO_GROUP_MAJOR	241
+#define VFIO_DEVICE_MAJOR	240	/* the vfio-dev region: device cdevs */
 #define VFIO_MINORMASK		((1u << 20) - 1)
 /* How often unregistration asks the driver to get its device back. */
 #define VFIO_REQUEST_PERIOD_MS	10000
@@ -85,6 +92,7 @@ struct vfio_group {
 	unsigned int container_users;		/* 1 for the attach + 1 per open device */
 	struct uvf_file *opened_file;		/* the one open group file */
 	unsigned int cdev_device_open_cnt;	/* devices bound through their cdev */
+	struct iommufd_ctx *iommufd;		/* SET_CONTAINER with an iommufd (referenced) */
 	void *kvm;
 
 	struct uvf_mutex device_lock;
@@ -125,6 +133,8 @@ struct vfio_device_file {
 	struct vfio_group *group;		/* group path; NULL for a cdev open */
 	bool access_granted;
 	void *kvm;
+	struct iommufd_ctx *iommufd;		/* bound on an iommufd (cdev: referenced) */
+	uint32_t devid;				/* the iommufd DEVICE/ACCESS id */
 };
 
 /* ---- group.c ------------------------------------------------------------ */
@@ -159,6 +169,26 @@ int vfio_group_use_container(struct vfio_group *group, struct uvf_caller *c);
 struct uvf_file *vfio_group_unuse_container(struct vfio_group *group);
 int vfio_device_container_dma_rw(struct vfio_device *vdev, uint64_t iova, void *buf,
 				 size_t len, bool write);
+
+/* ---- iommufd.c, device_cdev.c (dev_set->lock held unless noted) ---------- */
+int vfio_df_iommufd_bind(struct vfio_device_file *df);
+void vfio_df_iommufd_unbind(struct vfio_device_file *df);
+int vfio_iommufd_attach(struct vfio_device *vdev, uint32_t *pt_id);
+void vfio_iommufd_detach(struct vfio_device *vdev);
+bool vfio_iommufd_device_has_compat_ioas(struct vfio_device *vdev, struct iommufd_ctx *ictx);
+int vfio_iommufd_compat_attach_ioas(struct vfio_device *vdev, struct iommufd_ctx *ictx);
+/* CPU access for an emulated device bound to an iommufd (any lock). */
+int vfio_iommufd_dma_rw(struct vfio_device *vdev, uint64_t iova, void *buf, size_t len,
+			bool write);
+/* The cdev node, after the registration reference exists / before it goes. */
+int vfio_device_cdev_add(struct vfio_device *vdev);
+void vfio_device_cdev_del(struct vfio_device *vdev);
+/* The cdev ioctls (no lock held). */
+long vfio_df_ioctl_bind_iommufd(struct vfio_device_file *df, struct uvf_caller *c,
+				uint64_t arg);
+void vfio_df_unbind_iommufd(struct vfio_device_file *df);
+long vfio_df_ioctl_attach_pt(struct vfio_device_file *df, struct uvf_caller *c, uint64_t arg);
+long vfio_df_ioctl_detach_pt(struct vfio_device_file *df, struct uvf_caller *c, uint64_t arg);
 
 /* ---- vfio_main.c -------------------------------------------------------- */
 static inline bool vfio_device_is_noiommu(const struct vfio_device *vdev)
