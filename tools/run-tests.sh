@@ -1,5 +1,6 @@
 #!/bin/bash
-# Run every unit-test program of each build dir given, count the cmocka
+# Run every test program of each build dir given (tests/unit/test_*, then
+# tests/integration/test_*, which start their own uvfio hosts), count the
 # cases from their TAP output, and end with "N passed, N failed, N skipped".
 # A program that crashes or exits non-zero without reporting a failing case
 # counts as one failed case, so a crash is never lost.
@@ -11,7 +12,7 @@ passed=0; failed=0; skipped=0
 logdir=${TEST_LOG_DIR:-test-logs}
 mkdir -p "$logdir"
 for build in "$@"; do
-	for t in "$build"/tests/unit/test_*; do
+	for t in "$build"/tests/unit/test_* "$build"/tests/integration/test_*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
 		name=$(basename "$build")/$(basename "$t")
 		log="$logdir/${name//\//_}.log"

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The uvfio command: one function per subcommand, each taking its own
+ * argv (argv[0] is the subcommand's name) and returning the exit status.
+ */
+#ifndef UVFIO_CLI_H
+#define UVFIO_CLI_H
+
+#include <stddef.h>
+
+#define CLI_DEFAULT_RUNTIME "/run/uvfio"
+
+int cli_daemon(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_lspci(int argc, char **argv);
+int cli_groups(int argc, char **argv);
+
+/*
+ * The runtime dir: the --runtime option when given, else $UVFIO_RUNTIME,
+ * else /run/uvfio; made absolute into buf.  NULL if it does not fit.
+ */
+const char *cli_runtime(const char *opt, char *buf, size_t size);
+
+/*
+ * A control connection to the host at rt, or -1 after printing what is
+ * wrong and how to start a host.
+ */
+int cli_connect(const char *rt);
+
+/* snprintf that says -ENAMETOOLONG instead of truncating. */
+int cli_path(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Read a small sysfs-style file (first line, newline stripped); -errno. */
+int cli_read_line(const char *path, char *buf, size_t size);
+
+#endif
