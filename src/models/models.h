@@ -6,5 +6,6 @@
 #include "uvfio/pci_model.h"
 
 extern const struct pci_model uvfio_test_model;
+extern const struct pci_model ioat_model;
 
 #endif

@@ -61,13 +61,18 @@ static void assert_default_group(const struct uvf_topo_group *g)
 
 static void default_topology(void **state)
 {
-	static const struct { const char *bdf; unsigned int group; const char *driver; } want[] = {
-		{ "0000:00:03.0", 3, "vfio-pci" },
-		{ "0000:00:04.0", 4, "vfio-pci" },
-		{ "0000:00:05.0", 5, "vfio-pci" },
-		{ "0000:00:05.1", 5, "vfio-pci" },
-		{ "0000:00:06.0", 6, "vfio-pci" },
-		{ "0000:00:06.1", 6, "snd_hda_intel" },
+	static const struct {
+		const char *bdf, *model;
+		unsigned int group;
+		const char *driver, *params;
+	} want[] = {
+		{ "0000:00:03.0", "uvfio-test", 3, "vfio-pci", NULL },
+		{ "0000:00:04.0", "uvfio-test", 4, "vfio-pci", NULL },
+		{ "0000:00:05.0", "uvfio-test", 5, "vfio-pci", NULL },
+		{ "0000:00:05.1", "uvfio-test", 5, "vfio-pci", NULL },
+		{ "0000:00:06.0", "uvfio-test", 6, "vfio-pci", NULL },
+		{ "0000:00:06.1", "uvfio-test", 6, "snd_hda_intel", NULL },
+		{ "0000:00:07.0", "ioat", 7, "vfio-pci", "{ \"channels\": 4 }" },
 	};
 	struct uvf_topology *t = NULL;
 	char err[256] = "";
@@ -79,13 +84,17 @@ static void default_topology(void **state)
 	assert_int_equal(t->npci, ARRAY_SIZE(want));
 	for (unsigned int i = 0; i < t->npci; i++) {
 		assert_string_equal(t->pci[i].bdf, want[i].bdf);
-		assert_string_equal(t->pci[i].model, "uvfio-test");
+		assert_string_equal(t->pci[i].model, want[i].model);
 		assert_int_equal(t->pci[i].iommu_group, want[i].group);
 		assert_string_equal(t->pci[i].driver, want[i].driver);
-		assert_null(t->pci[i].params);
+		if (want[i].params)
+			assert_string_equal(json_object_to_json_string(t->pci[i].params),
+					    want[i].params);
+		else
+			assert_null(t->pci[i].params);
 	}
-	assert_int_equal(t->ngroups, 4);
-	for (unsigned int id = 3; id <= 6; id++)
+	assert_int_equal(t->ngroups, 5);
+	for (unsigned int id = 3; id <= 7; id++)
 		assert_default_group(find_group(t, id));
 	assert_int_equal(t->params.dma_entry_limit, 65535);
 	assert_false(t->params.allow_unsafe_interrupts);
@@ -353,7 +362,7 @@ static void files_on_disk(void **state)
 	fclose(f);
 	assert_int_equal(topology_load_file(path, &t, err, sizeof(err)), 0);
 	assert_string_equal(t->source, path);
-	assert_int_equal(t->npci, 6);
+	assert_int_equal(t->npci, 7);
 	topology_free(t);
 
 	/* Errors in a file name the file. */

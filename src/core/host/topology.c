@@ -181,6 +181,10 @@ static int parse_limits(struct topo_ctx *cx, struct json_object *obj,
 			ret = get_bool(cx, field, val, &p->disable_hugepages);
 		else if (!strcmp(key, "enable_unsafe_noiommu_mode"))
 			ret = get_bool(cx, field, val, &p->enable_unsafe_noiommu_mode);
+		else if (!strcmp(key, "iommufd_test"))
+			ret = get_bool(cx, field, val, &p->iommufd_test);
+		else if (!strcmp(key, "iommufd_vfio_container"))
+			ret = get_bool(cx, field, val, &p->iommufd_vfio_container);
 		else
 			ret = topo_error(cx, field, "unknown key");
 		if (ret)
@@ -710,7 +714,8 @@ int topology_load_file(const char *path, struct uvf_topology **out, char *err, s
 /*
  * The built-in host: devices of the test model in the group shapes every
  * rule needs - singletons, a two-function group, and a group made
- * non-viable by a kernel driver bound to one of its functions.
+ * non-viable by a kernel driver bound to one of its functions - and an
+ * Intel I/OAT DMA engine with four channels for real drivers (DPDK).
  */
 static const char default_json[] =
 	"{\n"
@@ -723,7 +728,9 @@ static const char default_json[] =
 	"    { \"bdf\": \"0000:00:06.0\", \"model\": \"uvfio-test\", \"iommu_group\": 6,\n"
 	"      \"driver\": \"vfio-pci\" },\n"
 	"    { \"bdf\": \"0000:00:06.1\", \"model\": \"uvfio-test\", \"iommu_group\": 6,\n"
-	"      \"driver\": \"snd_hda_intel\" }\n"
+	"      \"driver\": \"snd_hda_intel\" },\n"
+	"    { \"bdf\": \"0000:00:07.0\", \"model\": \"ioat\", \"iommu_group\": 7,\n"
+	"      \"params\": { \"channels\": 4 } }\n"
 	"  ]\n"
 	"}\n";
 

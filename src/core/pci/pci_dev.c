@@ -38,6 +38,7 @@
 
 static const struct pci_model *const builtin_models[] = {
 	&uvfio_test_model,
+	&ioat_model,
 };
 
 #define MAX_REGISTERED_MODELS 32
