@@ -1,5 +1,5 @@
 # uvfio: a thin front for meson + ninja.
-#   make demo   - the main job: the example VFIO program on the built-in default host
+#   make demo   - the main job: examples/vfio-dma under `uvfio run` on the built-in default host
 #   make test   - every test, in a normal build and under ASan+UBSan
 #   make bench  - the benchmarks
 # Both demo and test install missing Debian build dependencies first (as root).
@@ -9,8 +9,8 @@ BUILD_SAN  ?= build-san
 NINJA      ?= ninja
 JOBS       ?= $(shell nproc)
 
-DEB_PACKAGES = gcc pkg-config meson ninja-build libjson-c-dev libcmocka-dev \
-               libfuse3-dev fuse3
+DEB_PACKAGES = gcc pkg-config meson ninja-build libjson-c-dev libcmocka-dev dpdk dpdk-dev \
+               libfuse3-dev fuse3 qemu-system-x86
 
 .PHONY: all deps build build-san demo test bench clean
 
@@ -32,7 +32,7 @@ build-san: $(BUILD_SAN)/build.ninja
 	$(NINJA) -C $(BUILD_SAN) -j $(JOBS)
 
 demo: deps build
-	$(BUILD)/examples/uvfio-demo
+	$(BUILD)/src/cli/uvfio run -- $(BUILD)/examples/vfio-dma
 
 test: deps build build-san
 	tools/run-tests.sh $(BUILD) $(BUILD_SAN)
