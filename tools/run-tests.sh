@@ -7,6 +7,7 @@
 set -u
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS=second_deadlock_stack=1
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
 passed=0; failed=0; skipped=0
 logdir=${TEST_LOG_DIR:-test-logs}
