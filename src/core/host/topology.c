@@ -276,40 +276,6 @@ static int parse_group(struct topo_ctx *cx, const char *base, struct json_object
 	return 0;
 }
 
-static int parse_groups(struct topo_ctx *cx, struct json_object *arr, struct uvf_topology *t)
-{
-	const char *base = "iommu_groups";
-	char field[TOPO_FIELD_MAX];
-	size_t n;
-	int ret = get_array(cx, base, arr);
-
-	if (ret)
-		return ret;
-	n = json_object_array_length(arr);
-	t->groups = calloc(n ? n : 1, sizeof(*t->groups));
-	if (!t->groups)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		struct uvf_topo_group *g = &t->groups[i];
-
-		field_index(field, base, i);
-		ret = parse_group(cx, field, json_object_array_get_idx(arr, i), g);
-		if (ret)
-			return ret;
-		for (size_t j = 0; j < i; j++) {
-			char id_field[TOPO_FIELD_MAX];
-
-			if (t->groups[j].id != g->id)
-				continue;
-			field_key(id_field, field, "id");
-			return topo_error(cx, id_field, "duplicate group id %u (also %s[%zu])",
-					  g->id, base, j);
-		}
-		t->ngroups++;
-	}
-	return 0;
-}
-
 /* ---- pci[] ---- */
 
 static bool is_hex(const char *s, size_t len)
@@ -382,40 +348,6 @@ static int parse_pci_one(struct topo_ctx *cx, const char *base, struct json_obje
 	return 0;
 }
 
-static int parse_pci(struct topo_ctx *cx, struct json_object *arr, struct uvf_topology *t)
-{
-	const char *base = "pci";
-	char field[TOPO_FIELD_MAX];
-	size_t n;
-	int ret = get_array(cx, base, arr);
-
-	if (ret)
-		return ret;
-	n = json_object_array_length(arr);
-	t->pci = calloc(n ? n : 1, sizeof(*t->pci));
-	if (!t->pci)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		struct uvf_topo_pci *p = &t->pci[i];
-
-		field_index(field, base, i);
-		t->npci++;	/* counted first: params may need releasing */
-		ret = parse_pci_one(cx, field, json_object_array_get_idx(arr, i), p);
-		if (ret)
-			return ret;
-		for (size_t j = 0; j < i; j++) {
-			char bdf_field[TOPO_FIELD_MAX];
-
-			if (strcmp(t->pci[j].bdf, p->bdf))
-				continue;
-			field_key(bdf_field, field, "bdf");
-			return topo_error(cx, bdf_field, "duplicate address %s (also %s[%zu])",
-					  p->bdf, base, j);
-		}
-	}
-	return 0;
-}
-
 /* ---- devnodes[] ---- */
 
 static int parse_mode(struct topo_ctx *cx, const char *field, struct json_object *v,
@@ -482,40 +414,108 @@ static int parse_devnode(struct topo_ctx *cx, const char *base, struct json_obje
 	return 0;
 }
 
-static int parse_devnodes(struct topo_ctx *cx, struct json_object *arr,
-			  struct uvf_topology *t)
+/* ---- arrays of objects ---- */
+
+/*
+ * One kind of array: elements of elem_size parsed by parse_one, with one
+ * key ('unique_key', read by 'key_of') that no two elements may share.
+ */
+struct topo_array {
+	const char *base;			/* "pci" */
+	size_t elem_size;
+	int (*parse_one)(struct topo_ctx *cx, const char *field, struct json_object *obj,
+			 void *elem);
+	const char *unique_key;			/* "bdf" */
+	const char *unique_what;		/* "address" */
+	void (*key_of)(const void *elem, char *buf, size_t size);
+};
+
+/*
+ * Parse an array into a calloc'd vector.  *count counts an element before
+ * it is parsed, so that whatever a failed element already holds (pci
+ * params) is released by topology_free.
+ */
+static int parse_array(struct topo_ctx *cx, const struct topo_array *ta,
+		       struct json_object *arr, void **out, unsigned int *count)
 {
-	const char *base = "devnodes";
 	char field[TOPO_FIELD_MAX];
+	uint8_t *v;
 	size_t n;
-	int ret = get_array(cx, base, arr);
+	int ret = get_array(cx, ta->base, arr);
 
 	if (ret)
 		return ret;
 	n = json_object_array_length(arr);
-	t->devnodes = calloc(n ? n : 1, sizeof(*t->devnodes));
-	if (!t->devnodes)
+	v = calloc(n ? n : 1, ta->elem_size);
+	if (!v)
 		return -ENOMEM;
+	*out = v;
 	for (size_t i = 0; i < n; i++) {
-		struct uvf_topo_devnode *d = &t->devnodes[i];
+		void *e = v + i * ta->elem_size;
+		char key[128], other[128], key_field[TOPO_FIELD_MAX];
 
-		field_index(field, base, i);
-		ret = parse_devnode(cx, field, json_object_array_get_idx(arr, i), d);
+		field_index(field, ta->base, i);
+		(*count)++;
+		ret = ta->parse_one(cx, field, json_object_array_get_idx(arr, i), e);
 		if (ret)
 			return ret;
+		ta->key_of(e, key, sizeof(key));
 		for (size_t j = 0; j < i; j++) {
-			char path_field[TOPO_FIELD_MAX];
-
-			if (strcmp(t->devnodes[j].path, d->path))
+			ta->key_of(v + j * ta->elem_size, other, sizeof(other));
+			if (strcmp(key, other))
 				continue;
-			field_key(path_field, field, "path");
-			return topo_error(cx, path_field, "duplicate path %s (also %s[%zu])",
-					  d->path, base, j);
+			field_key(key_field, field, ta->unique_key);
+			return topo_error(cx, key_field, "duplicate %s %s (also %s[%zu])",
+					  ta->unique_what, key, ta->base, j);
 		}
-		t->ndevnodes++;
 	}
 	return 0;
 }
+
+static int parse_group_elem(struct topo_ctx *cx, const char *field, struct json_object *obj,
+			    void *elem)
+{
+	return parse_group(cx, field, obj, elem);
+}
+
+static void group_key(const void *elem, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u", ((const struct uvf_topo_group *)elem)->id);
+}
+
+static int parse_pci_elem(struct topo_ctx *cx, const char *field, struct json_object *obj,
+			  void *elem)
+{
+	return parse_pci_one(cx, field, obj, elem);
+}
+
+static void pci_key(const void *elem, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", ((const struct uvf_topo_pci *)elem)->bdf);
+}
+
+static int parse_devnode_elem(struct topo_ctx *cx, const char *field, struct json_object *obj,
+			      void *elem)
+{
+	return parse_devnode(cx, field, obj, elem);
+}
+
+static void devnode_key(const void *elem, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", ((const struct uvf_topo_devnode *)elem)->path);
+}
+
+static const struct topo_array groups_array = {
+	"iommu_groups", sizeof(struct uvf_topo_group), parse_group_elem, "id", "group id",
+	group_key,
+};
+static const struct topo_array pci_array = {
+	"pci", sizeof(struct uvf_topo_pci), parse_pci_elem, "bdf", "address", pci_key,
+};
+static const struct topo_array devnodes_array = {
+	"devnodes", sizeof(struct uvf_topo_devnode), parse_devnode_elem, "path", "path",
+	devnode_key,
+};
 
 /* ---- the document ---- */
 
@@ -553,11 +553,11 @@ static int parse_root(struct topo_ctx *cx, struct uvf_topology *t)
 		else if (!strcmp(key, "limits"))
 			ret = parse_limits(cx, val, &t->params);
 		else if (!strcmp(key, "iommu_groups"))
-			ret = parse_groups(cx, val, t);
+			ret = parse_array(cx, &groups_array, val, (void **)&t->groups, &t->ngroups);
 		else if (!strcmp(key, "pci"))
-			ret = parse_pci(cx, val, t);
+			ret = parse_array(cx, &pci_array, val, (void **)&t->pci, &t->npci);
 		else if (!strcmp(key, "devnodes"))
-			ret = parse_devnodes(cx, val, t);
+			ret = parse_array(cx, &devnodes_array, val, (void **)&t->devnodes, &t->ndevnodes);
 		else
 			ret = topo_error(cx, key, "unknown key");
 		if (ret)
