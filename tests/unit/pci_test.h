@@ -69,6 +69,39 @@ static inline struct pci_open pci_open_device(struct uvf_proc *p, unsigned int g
 	return o;
 }
 
+/*
+ * The usual fixture: the default host, a root process, and the test
+ * device at 0000:00:03.0 (group 3) opened through container and group.
+ */
+struct pci_fixture {
+	struct uvf_host *h;
+	struct uvf_proc *p;
+	struct pci_open o;
+	struct pci_dev *pdev;
+};
+
+static inline int pci_fixture_setup(void **state)
+{
+	struct pci_fixture *f = calloc(1, sizeof(*f));
+
+	f->h = test_host_default();
+	f->p = proc_new_root(f->h);
+	f->o = pci_open_device(f->p, 3, "0000:00:03.0");
+	f->pdev = test_pdev(f->h, "0000:00:03.0");
+	*state = f;
+	return 0;
+}
+
+static inline int pci_fixture_teardown(void **state)
+{
+	struct pci_fixture *f = *state;
+
+	proc_free(f->p);
+	host_free(f->h);
+	free(f);
+	return 0;
+}
+
 static inline void pci_close_device(struct uvf_proc *p, struct pci_open *o)
 {
 	proc_close(p, o->dfd);

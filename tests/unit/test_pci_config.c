@@ -13,41 +13,14 @@
 
 #define BDF "0000:00:03.0"
 
-struct fixture {
-	struct uvf_host *h;
-	struct uvf_proc *p;
-	struct pci_open o;
-	struct pci_dev *pdev;
-};
 
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->h = test_host_default();
-	f->p = proc_new_root(f->h);
-	f->o = pci_open_device(f->p, 3, BDF);
-	f->pdev = test_pdev(f->h, BDF);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	proc_free(f->p);
-	host_free(f->h);
-	free(f);
-	return 0;
-}
-
-static uint32_t ucfg(struct fixture *f, unsigned int off, unsigned int len)
+static uint32_t ucfg(struct pci_fixture *f, unsigned int off, unsigned int len)
 {
 	return cfg_read(f->p, f->o.dfd, off, len);
 }
 
-static void ucfg_write(struct fixture *f, unsigned int off, unsigned int len, uint32_t v)
+static void ucfg_write(struct pci_fixture *f, unsigned int off, unsigned int len, uint32_t v)
 {
 	cfg_write(f->p, f->o.dfd, off, len, v);
 }
@@ -56,7 +29,7 @@ static void ucfg_write(struct fixture *f, unsigned int off, unsigned int len, ui
 
 static void test_identity(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 
 	assert_int_equal(ucfg(f, PCI_VENDOR_ID, 2), 0x7576);
 	assert_int_equal(ucfg(f, PCI_DEVICE_ID, 2), 0x0001);
@@ -71,7 +44,7 @@ static void test_identity(void **state)
 
 static void test_readonly_bits(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint32_t status = ucfg(f, PCI_STATUS, 2);
 
 	ucfg_write(f, PCI_VENDOR_ID, 4, 0xdeadbeef);
@@ -95,7 +68,7 @@ static void test_readonly_bits(void **state)
 
 static void test_command_register(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 
 	/* Open gave memory decode and took bus mastering away. */
 	assert_int_equal(ucfg(f, PCI_COMMAND, 2) & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER),
@@ -121,7 +94,7 @@ static void test_command_register(void **state)
 
 static void test_status_rw1c(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint16_t errs = PCI_STATUS_SIG_TARGET_ABORT | PCI_STATUS_REC_MASTER_ABORT;
 
 	/* Set by the hardware... */
@@ -142,7 +115,7 @@ static void test_status_rw1c(void **state)
 
 static void test_devsta_and_aer_rw1c(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	unsigned int exp = pci_find_capability(f->pdev, PCI_CAP_ID_EXP);
 	unsigned int aer = pci_find_ext_capability(f->pdev, PCI_EXT_CAP_ID_ERR);
 	uint32_t bits = PCI_ERR_UNC_COMP_ABORT | PCI_ERR_UNC_UNX_COMP;
@@ -171,7 +144,7 @@ static void test_devsta_and_aer_rw1c(void **state)
 
 static void test_bar_sizing(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 
 	/* BAR0: 4 KiB, 64-bit, not prefetchable; BAR1 is its upper half. */
 	assert_int_equal(ucfg(f, PCI_BASE_ADDRESS_0, 4) & 0xf, PCI_BASE_ADDRESS_MEM_TYPE_64);
@@ -201,7 +174,7 @@ static void test_bar_sizing(void **state)
 
 static void test_bar_sizing_hardware(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	struct pci_dev *pdev = f->pdev;
 
 	pci_cfg_write(pdev, PCI_BASE_ADDRESS_2, 4, 0xffffffff);
@@ -221,7 +194,7 @@ static void test_bar_sizing_hardware(void **state)
 
 static void test_cap_list_walk(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	const uint8_t want[] = { PCI_CAP_ID_PM, PCI_CAP_ID_MSI, PCI_CAP_ID_MSIX, PCI_CAP_ID_EXP };
 	unsigned int pos, n = 0;
 	uint32_t hdr;
@@ -278,7 +251,7 @@ static void test_endpoint_on_bus1(void **state)
 
 static void test_msi_enable(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	unsigned int msi = pci_find_capability(f->pdev, PCI_CAP_ID_MSI);
 	int32_t fds[2] = { efd_new(), efd_new() };
 
@@ -318,7 +291,7 @@ static void test_msi_enable(void **state)
 
 static void test_msix_enable(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	unsigned int msix = pci_find_capability(f->pdev, PCI_CAP_ID_MSIX);
 	int32_t fd = efd_new();
 
@@ -343,7 +316,7 @@ static void test_msix_enable(void **state)
 
 static void test_flr_via_devctl(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	unsigned int exp = pci_find_capability(f->pdev, PCI_CAP_ID_EXP);
 	uint16_t devctl = (uint16_t)ucfg(f, exp + PCI_EXP_DEVCTL, 2);
 
@@ -385,7 +358,7 @@ static void test_no_flr(void **state)
 
 static void test_power_state(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	unsigned int pm = pci_find_capability(f->pdev, PCI_CAP_ID_PM);
 	uint32_t v;
 
@@ -422,7 +395,7 @@ static void *pm_write_thread(void *arg)
 
 static void test_power_state_waits_for_accesses(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	struct vfio_pci_device *v = f->pdev->dev.driver_data;
 	unsigned int pm = pci_find_capability(f->pdev, PCI_CAP_ID_PM);
 	uint64_t cfg = region_offset(f->p, f->o.dfd, VFIO_PCI_CONFIG_REGION_INDEX);
@@ -498,7 +471,7 @@ static void test_exp_cap_version1(void **state)
 
 static void test_config_bounds(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint64_t base = region_offset(f->p, f->o.dfd, VFIO_PCI_CONFIG_REGION_INDEX);
 	uint8_t buf[8];
 
@@ -519,7 +492,7 @@ static void test_config_bounds(void **state)
 
 /* ---- sysfs --------------------------------------------------------------- */
 
-static void read_attr(struct fixture *f, const char *path, char *buf, size_t size)
+static void read_attr(struct pci_fixture *f, const char *path, char *buf, size_t size)
 {
 	ssize_t n = sysfs_read(f->h->sysfs, &f->p->caller, path, buf, size - 1, 0);
 
@@ -529,7 +502,7 @@ static void read_attr(struct fixture *f, const char *path, char *buf, size_t siz
 
 static void test_sysfs_attributes(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	char buf[4096], expect[128];
 	struct sysfs_node *node;
 	int lines = 0;
@@ -583,7 +556,7 @@ static void test_sysfs_attributes(void **state)
 
 static void test_sysfs_reset_attr(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	const char *path = "/bus/pci/devices/" BDF "/reset";
 
 	bar_write32(f->p, f->o.dfd, 0, TD_SCRATCH, 5);
@@ -643,25 +616,25 @@ static void test_model_registry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readonly_bits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_command_register, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_status_rw1c, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_devsta_and_aer_rw1c, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bar_sizing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bar_sizing_hardware, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cap_list_walk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_bits, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_command_register, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_status_rw1c, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_devsta_and_aer_rw1c, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_bar_sizing, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_bar_sizing_hardware, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_cap_list_walk, pci_fixture_setup, pci_fixture_teardown),
 		cmocka_unit_test(test_endpoint_on_bus1),
-		cmocka_unit_test_setup_teardown(test_msi_enable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_msix_enable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flr_via_devctl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msi_enable, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_msix_enable, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_flr_via_devctl, pci_fixture_setup, pci_fixture_teardown),
 		cmocka_unit_test(test_no_flr),
-		cmocka_unit_test_setup_teardown(test_power_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_power_state_waits_for_accesses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_power_state, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_power_state_waits_for_accesses, pci_fixture_setup, pci_fixture_teardown),
 		cmocka_unit_test(test_exp_cap_version1),
-		cmocka_unit_test_setup_teardown(test_config_bounds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sysfs_attributes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sysfs_reset_attr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_bounds, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_sysfs_attributes, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_sysfs_reset_attr, pci_fixture_setup, pci_fixture_teardown),
 		cmocka_unit_test(test_create_errors),
 		cmocka_unit_test(test_model_registry),
 	};

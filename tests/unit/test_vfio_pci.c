@@ -30,28 +30,10 @@ static const char *const hot_json =
 	" \"driver\":\"ahci\"}"
 	"]}";
 
-struct fixture {
-	struct uvf_host *h;
-	struct uvf_proc *p;
-	struct pci_open o;
-	struct pci_dev *pdev;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->h = test_host_default();
-	f->p = proc_new_root(f->h);
-	f->o = pci_open_device(f->p, 3, BDF);
-	f->pdev = test_pdev(f->h, BDF);
-	*state = f;
-	return 0;
-}
 
 static int setup_hot(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct pci_fixture *f = calloc(1, sizeof(*f));
 
 	f->h = test_host_from_json(hot_json);
 	f->p = proc_new_root(f->h);
@@ -59,21 +41,12 @@ static int setup_hot(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	proc_free(f->p);
-	host_free(f->h);
-	free(f);
-	return 0;
-}
 
 /* ---- GET_INFO ------------------------------------------------------------- */
 
 static void test_get_info(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	struct vfio_device_info small;
 
@@ -97,7 +70,7 @@ static void test_get_info(void **state)
 
 static void test_region_info(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	struct vfio_region_info info;
 
 	info = region_info(f->p, f->o.dfd, VFIO_PCI_CONFIG_REGION_INDEX);
@@ -126,7 +99,7 @@ static void test_region_info(void **state)
 
 static void test_region_info_caps(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint8_t buf[256];
 	struct vfio_region_info *info = (struct vfio_region_info *)buf;
 	struct vfio_region_info_cap_sparse_mmap *sparse;
@@ -168,7 +141,7 @@ static void test_region_info_caps(void **state)
 
 static void test_bar_registers(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint8_t b = 0x5a;
 
 	assert_int_equal(bar_read32(f->p, f->o.dfd, 0, TD_MAGIC), 0x54465655);
@@ -185,7 +158,7 @@ static void test_bar_registers(void **state)
 
 static void test_region_bounds(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint8_t buf[16];
 	uint64_t bar0 = region_offset(f->p, f->o.dfd, 0);
 
@@ -214,7 +187,7 @@ static void test_region_bounds(void **state)
 
 static void test_msix_table_hidden(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint64_t bar2 = region_offset(f->p, f->o.dfd, 2);
 	uint32_t v = 0, zero = 0;
 	int32_t fd = efd_new();
@@ -246,7 +219,7 @@ static void test_msix_table_hidden(void **state)
  * the kernel checks the enable per piece of real I/O. */
 static void test_msix_table_memory_disabled(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint64_t bar2 = region_offset(f->p, f->o.dfd, 2);
 	uint64_t bar0 = region_offset(f->p, f->o.dfd, 0);
 	uint32_t v = 0;
@@ -266,7 +239,7 @@ static void test_msix_table_memory_disabled(void **state)
 
 static void test_mmap_bar2(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint64_t bar2 = region_offset(f->p, f->o.dfd, 2);
 	uint8_t *model = pci_bar_mem(f->pdev, 2);
 	uint32_t v = 0;
@@ -299,7 +272,7 @@ static void test_mmap_bar2(void **state)
  * would turn the model's accesses into SIGBUS in the host. */
 static void test_mmap_memfd_sealed(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint64_t bar2 = region_offset(f->p, f->o.dfd, 2);
 	struct uvf_file *file = proc_file(f->p, f->o.dfd);
 	struct uvf_mmap_desc desc = { 0 };
@@ -325,7 +298,7 @@ static void test_mmap_memfd_sealed(void **state)
 
 static void test_mmap_refusals(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint64_t bar0 = region_offset(f->p, f->o.dfd, 0);
 	uint64_t bar2 = region_offset(f->p, f->o.dfd, 2);
 	uint64_t cfg = region_offset(f->p, f->o.dfd, VFIO_PCI_CONFIG_REGION_INDEX);
@@ -358,7 +331,7 @@ static void test_mmap_refusals(void **state)
 
 static void test_reset(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 
 	cfg_set_command(f->p, f->o.dfd, PCI_COMMAND_MASTER);
 	bar_write32(f->p, f->o.dfd, 0, TD_SCRATCH, 0xfeed);
@@ -374,7 +347,7 @@ static void test_reset(void **state)
  * bus reset serves as the function reset. */
 static void test_reset_without_flr(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	struct pci_open o = pci_open_device(f->p, 13, "0000:00:08.0");
 
@@ -395,7 +368,7 @@ static void test_reset_without_flr(void **state)
 /* Release resets the function: the next user starts clean. */
 static void test_close_resets(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 
 	cfg_set_command(f->p, f->o.dfd, PCI_COMMAND_MASTER);
 	bar_write32(f->p, f->o.dfd, 0, TD_SCRATCH, 0x99);
@@ -409,7 +382,7 @@ static void test_close_resets(void **state)
 
 static void test_hot_reset_info(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	uint8_t buf[sizeof(struct vfio_pci_hot_reset_info) + 4 * 8];
 	struct vfio_pci_hot_reset_info *hri = (struct vfio_pci_hot_reset_info *)buf;
 	struct pci_open root = pci_open_device(f->p, 3, "0000:00:03.0");
@@ -458,7 +431,7 @@ static long hot_reset(struct uvf_proc *p, int dfd, uint32_t flags, uint32_t coun
 
 static void test_hot_reset(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	int cfd = proc_open(f->p, "/dev/vfio/vfio", O_RDWR);
 	int g10 = proc_open(f->p, "/dev/vfio/10", O_RDWR);
 	int g11 = proc_open(f->p, "/dev/vfio/11", O_RDWR);
@@ -511,7 +484,7 @@ static void test_hot_reset(void **state)
 /* A function of the bus bound to a kernel driver blocks the bus reset. */
 static void test_hot_reset_foreign_function(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	struct pci_open o = pci_open_device(f->p, 14, "0000:04:00.0");
 	uint8_t buf[sizeof(struct vfio_pci_hot_reset_info) + 4 * 8];
 	struct vfio_pci_hot_reset_info *hri = (struct vfio_pci_hot_reset_info *)buf;
@@ -542,7 +515,7 @@ static int accept_all(struct pci_dev *pdev, void *arg)
 
 static void test_reset_bus_vouched(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	struct pci_open o0 = pci_open_device(f->p, 10, "0000:01:00.0");
 	struct pci_open o1 = pci_open_device(f->p, 11, "0000:01:00.1");
 	struct pci_dev *pdev = test_pdev(f->h, "0000:01:00.0");
@@ -567,7 +540,7 @@ static void test_reset_bus_vouched(void **state)
 
 /* ---- low power (DEVICE_FEATURE) ---------------------------------------------- */
 
-static long feature(struct fixture *f, uint32_t flags, const void *data, size_t len)
+static long feature(struct pci_fixture *f, uint32_t flags, const void *data, size_t len)
 {
 	uint8_t buf[sizeof(struct vfio_device_feature) + 32];
 	struct vfio_device_feature *ft = (struct vfio_device_feature *)buf;
@@ -580,7 +553,7 @@ static long feature(struct fixture *f, uint32_t flags, const void *data, size_t 
 	return proc_ioctl(f->p, f->o.dfd, VFIO_DEVICE_FEATURE, ft);
 }
 
-static long wakeup_entry(struct fixture *f, int32_t fd)
+static long wakeup_entry(struct pci_fixture *f, int32_t fd)
 {
 	struct vfio_device_low_power_entry_with_wakeup e = { .wakeup_eventfd = fd };
 
@@ -592,7 +565,7 @@ static long wakeup_entry(struct fixture *f, int32_t fd)
 
 static void test_low_power_validation(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	static const uint32_t ids[] = {
 		VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY,
 		VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP,
@@ -633,7 +606,7 @@ static void test_low_power_validation(void **state)
 
 static void test_low_power_entry_exit(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	int32_t intx = efd_new();
 
 	assert_errno(set_eventfds(f->p, f->o.dfd, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &intx), 0);
@@ -661,7 +634,7 @@ static void test_low_power_entry_exit(void **state)
 
 static void test_low_power_wakeup(void **state)
 {
-	struct fixture *f = *state;
+	struct pci_fixture *f = *state;
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	int efd = efd_new();
 
@@ -698,26 +671,26 @@ static void test_low_power_wakeup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_get_info, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_region_info, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_region_info_caps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bar_registers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_region_bounds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_msix_table_hidden, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_msix_table_memory_disabled, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mmap_bar2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mmap_memfd_sealed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mmap_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_without_flr, setup_hot, teardown),
-		cmocka_unit_test_setup_teardown(test_close_resets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hot_reset_info, setup_hot, teardown),
-		cmocka_unit_test_setup_teardown(test_hot_reset, setup_hot, teardown),
-		cmocka_unit_test_setup_teardown(test_hot_reset_foreign_function, setup_hot, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_bus_vouched, setup_hot, teardown),
-		cmocka_unit_test_setup_teardown(test_low_power_validation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_low_power_entry_exit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_low_power_wakeup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_info, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_region_info, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_region_info_caps, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_bar_registers, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_region_bounds, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_msix_table_hidden, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_msix_table_memory_disabled, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_mmap_bar2, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_mmap_memfd_sealed, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_mmap_refusals, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_reset, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_without_flr, setup_hot, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_close_resets, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reset_info, setup_hot, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reset, setup_hot, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reset_foreign_function, setup_hot, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_bus_vouched, setup_hot, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_low_power_validation, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_low_power_entry_exit, pci_fixture_setup, pci_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_low_power_wakeup, pci_fixture_setup, pci_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
