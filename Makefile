@@ -12,7 +12,7 @@ NINJA      ?= ninja
 JOBS       ?= $(shell nproc)
 
 DEB_PACKAGES = gcc pkg-config meson ninja-build libjson-c-dev libcmocka-dev dpdk dpdk-dev \
-               libfuse3-dev fuse3 qemu-system-x86
+               libfuse3-dev fuse3 qemu-system-x86 libgmp-dev mdevctl
 
 .PHONY: all deps build build-san build-tsan demo test bench clean
 
