@@ -16,17 +16,53 @@
  *
  * The pieces belong to one request; a mm carrying them is made per request
  * and forgets them when the request ends, since the core may keep the mm.
+ * But iommufd resolves lazily: a mapping made in one request is pinned in
+ * a later one (an access, a domain attached later) that carries no pieces,
+ * and a check compares a user buffer with what a map pinned.  So the
+ * process's mm remembers the file windows its requests showed (the file,
+ * its offset, the addresses), and a resolve without pieces uses a window
+ * while /proc/<pid>/maps still shows that file at that offset there, as
+ * get_user_pages would find it; once the process unmapped or replaced it,
+ * or is gone, the window is forgotten.
+ *
+ * Locking: windows->lock is a leaf; the file cache is never called under it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "uvfiod.h"
 #include "core/base/compiler.h"
+#include "core/base/lock.h"
 #include "core/mm/mm.h"
+
+/* A shareable file the process mapped at [lo, hi), as a request showed it. */
+struct remote_window {
+	uint64_t lo, hi;
+	uint64_t file_off;		/* offset in the file of lo */
+	dev_t dev;
+	ino_t ino;
+	bool writable;
+	int fd;				/* our own reference to the file */
+};
+
+/* Bounded: a process maps few DMA buffers; the oldest window goes first. */
+#define REMOTE_WINDOWS_MAX 64
+
+struct remote_windows {
+	struct uvf_ref ref;
+	struct uvf_mutex lock;
+	struct remote_window w[REMOTE_WINDOWS_MAX];
+	unsigned int n;
+};
 
 struct remote_mm {
 	struct uvfiod *d;
+	struct remote_windows *windows;	/* shared by the process's mms */
 	struct uvf_memobj *mem;		/* the process memory, or NULL */
 	const struct uvp_dma_piece *pieces;	/* this request's, or NULL */
 	unsigned int npieces;
@@ -99,6 +135,146 @@ static bool remote_range_mapped(pid_t pid, uint64_t start, uint64_t end, bool wr
 	return covered >= end;
 }
 
+static struct remote_windows *remote_windows_new(void)
+{
+	struct remote_windows *ws = calloc(1, sizeof(*ws));
+
+	if (!ws)
+		return NULL;
+	uvf_ref_init(&ws->ref);
+	uvf_mutex_init(&ws->lock);
+	return ws;
+}
+
+static void remote_windows_put(struct remote_windows *ws)
+{
+	if (!ws || !uvf_ref_put(&ws->ref))
+		return;
+	for (unsigned int i = 0; i < ws->n; i++)
+		close(ws->w[i].fd);
+	uvf_mutex_destroy(&ws->lock);
+	free(ws);
+}
+
+/* Drop window i (under the lock). */
+static void remote_window_del(struct remote_windows *ws, unsigned int i)
+{
+	close(ws->w[i].fd);
+	ws->w[i] = ws->w[--ws->n];
+}
+
+/* Remember that the piece p of this request is the file fd; best effort. */
+static void remote_window_learn(struct remote_windows *ws, const struct uvp_dma_piece *p,
+				int fd)
+{
+	struct remote_window nw = {
+		.lo = p->uaddr, .hi = p->uaddr + p->len, .file_off = p->file_off,
+		.writable = p->writable, .fd = -1,
+	};
+	struct stat st;
+
+	if (!ws || fstat(fd, &st))
+		return;
+	nw.dev = st.st_dev;
+	nw.ino = st.st_ino;
+	uvf_mutex_lock(&ws->lock);
+	for (unsigned int i = 0; i < ws->n;) {
+		struct remote_window *w = &ws->w[i];
+
+		if (w->lo >= nw.hi || nw.lo >= w->hi) {
+			i++;
+			continue;
+		}
+		/* the same mapping seen through a piece of it: known already */
+		if (w->dev == nw.dev && w->ino == nw.ino && w->writable == nw.writable &&
+		    w->file_off - w->lo == nw.file_off - nw.lo && w->lo <= nw.lo && nw.hi <= w->hi)
+			goto out;
+		remote_window_del(ws, i);
+	}
+	if (ws->n == REMOTE_WINDOWS_MAX) {
+		close(ws->w[0].fd);
+		memmove(&ws->w[0], &ws->w[1], (ws->n - 1) * sizeof(ws->w[0]));
+		ws->n--;
+	}
+	nw.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (nw.fd >= 0)
+		ws->w[ws->n++] = nw;
+out:
+	uvf_mutex_unlock(&ws->lock);
+}
+
+/*
+ * The window holding addr, with a duplicate of its fd in *fd, or false.
+ * A window whose addresses no longer map its file at its offset (per
+ * /proc/<pid>/maps: a MAP_SHARED mapping of that dev/ino) is forgotten.
+ */
+static bool remote_window_find(struct remote_windows *ws, pid_t pid, uint64_t addr,
+			       struct remote_window *out)
+{
+	char path[64], line[512];
+	bool found = false, valid = false;
+	unsigned int i;
+	FILE *f;
+
+	if (!ws)
+		return false;
+	uvf_mutex_lock(&ws->lock);
+	for (i = 0; i < ws->n; i++) {
+		if (addr >= ws->w[i].lo && addr < ws->w[i].hi) {
+			*out = ws->w[i];
+			found = true;
+			break;
+		}
+	}
+	uvf_mutex_unlock(&ws->lock);
+	if (!found)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, off, ino;
+		unsigned int maj, min;
+		char perms[5];
+
+		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu", &lo, &hi, perms, &off, &maj,
+			   &min, &ino) != 7 || addr < lo || addr >= hi)
+			continue;
+		valid = perms[3] == 's' && ino == out->ino && makedev(maj, min) == out->dev &&
+			off + (addr - lo) == out->file_off + (addr - out->lo);
+		if (valid && hi < out->hi)
+			out->hi = hi;
+		break;
+	}
+	if (f)
+		fclose(f);
+	uvf_mutex_lock(&ws->lock);
+	for (i = 0; i < ws->n; i++) {
+		if (ws->w[i].fd != out->fd)
+			continue;
+		if (!valid)
+			remote_window_del(ws, i);
+		else
+			out->fd = fcntl(out->fd, F_DUPFD_CLOEXEC, 0);
+		break;
+	}
+	if (i == ws->n && valid)
+		valid = false;	/* replaced meanwhile: fall back */
+	uvf_mutex_unlock(&ws->lock);
+	return valid && out->fd >= 0;
+}
+
+/* A segment of the file fd for [addr, +len) where addr is file offset off. */
+static int remote_file_seg(struct remote_mm *rm, int fd, uint64_t off, bool write,
+			   struct uvf_mem_seg *seg)
+{
+	uint64_t need;
+
+	if (check_add_overflow(off, seg->len, &need))
+		return -EFAULT;
+	seg->off = off;
+	return filecache_get(rm->d->files, fd, need, write, &seg->obj);
+}
+
 /* The piece holding addr, or else the start of the next one (or 0). */
 static const struct uvp_dma_piece *remote_piece_at(struct remote_mm *rm, uint64_t addr,
 						   uint64_t *next)
@@ -120,22 +296,26 @@ static int remote_resolve_one(struct uvf_mm *mm, uint64_t addr, uint64_t end, bo
 			      struct uvf_mem_seg *seg)
 {
 	struct remote_mm *rm = mm->priv;
-	uint64_t next, off, need;
+	uint64_t next;
 	const struct uvp_dma_piece *p = remote_piece_at(rm, addr, &next);
+	struct remote_window w;
 	int ret;
 
 	if (p) {
 		seg->len = uvf_min(end, p->uaddr + p->len) - addr;
 		if (write && !p->writable)
 			return -EFAULT;
-		off = p->file_off + (addr - p->uaddr);
-		if (check_add_overflow(off, seg->len, &need))
-			return -EFAULT;
-		ret = filecache_get(rm->d->files, rm->fds[p->fd_index], need, write, &seg->obj);
-		seg->off = off;
-		return ret;
+		return remote_file_seg(rm, rm->fds[p->fd_index], p->file_off + (addr - p->uaddr),
+				       write, seg);
 	}
 	seg->len = (next && next < end ? next : end) - addr;
+	if (remote_window_find(rm->windows, mm->pid, addr, &w)) {
+		seg->len = uvf_min(seg->len, w.hi - addr);
+		ret = write && !w.writable ? -EFAULT :
+		      remote_file_seg(rm, w.fd, w.file_off + (addr - w.lo), write, seg);
+		close(w.fd);
+		return ret;
+	}
 	if (!rm->mem || !remote_range_mapped(mm->pid, addr, addr + seg->len, write))
 		return -EFAULT;
 	memobj_get(rm->mem);
@@ -174,6 +354,7 @@ static void remote_release(struct uvf_mm *mm)
 	struct remote_mm *rm = mm->priv;
 
 	memobj_put(rm->mem);
+	remote_windows_put(rm->windows);
 	free(rm);
 }
 
@@ -184,22 +365,31 @@ static const struct uvf_mm_ops remote_mm_ops = {
 	.release = remote_release,
 };
 
-/* A mm over mem (referenced here; may be NULL) charging account (taken over). */
+/*
+ * A mm over mem (referenced here; may be NULL) charging account (taken
+ * over), sharing the windows ws (referenced here) or with windows of its own.
+ */
 static struct uvf_mm *remote_mm_alloc(struct uvfiod *d, pid_t pid, struct uvf_memobj *mem,
-				      struct uvf_account *account)
+				      struct uvf_account *account, struct remote_windows *ws)
 {
 	struct uvf_mm *mm = calloc(1, sizeof(*mm));
 	struct remote_mm *rm = calloc(1, sizeof(*rm));
 
-	if (!mm || !rm) {
+	if (ws)
+		uvf_ref_get(&ws->ref);
+	else
+		ws = remote_windows_new();
+	if (!mm || !rm || !ws) {
 		free(mm);
 		free(rm);
+		remote_windows_put(ws);
 		account_put(account);
 		return NULL;
 	}
 	if (mem)
 		memobj_get(mem);
 	rm->d = d;
+	rm->windows = ws;
 	rm->mem = mem;
 	uvf_ref_init(&mm->ref);
 	mm->ops = &remote_mm_ops;
@@ -223,7 +413,7 @@ struct uvf_mm *remote_mm_new(struct uvfiod *d, pid_t pid, int mem_fd,
 			return NULL;
 		}
 	}
-	mm = remote_mm_alloc(d, pid, mem, account);
+	mm = remote_mm_alloc(d, pid, mem, account, NULL);
 	memobj_put(mem);
 	return mm;
 }
@@ -236,7 +426,7 @@ struct uvf_mm *remote_mm_with_pieces(struct uvf_mm *base, const struct uvp_dma_p
 	struct remote_mm *rm;
 
 	account_get(base->account);
-	mm = remote_mm_alloc(brm->d, base->pid, brm->mem, base->account);
+	mm = remote_mm_alloc(brm->d, base->pid, brm->mem, base->account, brm->windows);
 	if (!mm)
 		return NULL;
 	rm = mm->priv;
@@ -244,6 +434,9 @@ struct uvf_mm *remote_mm_with_pieces(struct uvf_mm *base, const struct uvp_dma_p
 	rm->npieces = npieces;
 	rm->fds = fds;
 	rm->nfds = nfds;
+	/* the request checked every piece's fd_index against nfds */
+	for (unsigned int i = 0; i < npieces; i++)
+		remote_window_learn(rm->windows, &pieces[i], fds[pieces[i].fd_index]);
 	return mm;
 }
 

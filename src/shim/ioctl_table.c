@@ -64,8 +64,16 @@
 #define TEST_CMD_OP		4	/* iommu_test_cmd.op */
 #define TEST_CMD_ID		8	/* iommu_test_cmd.id */
 #define TEST_CMD_OUT_ACCESS_FD	16	/* iommu_test_cmd.create_access.out_access_fd */
+#define TEST_CHECK_MAP_LENGTH	24	/* iommu_test_cmd.check_map.length */
+#define TEST_CHECK_MAP_UPTR	32	/* iommu_test_cmd.check_map.uptr */
+#define TEST_CHECK_REFS_LENGTH	16	/* iommu_test_cmd.check_refs.length */
+#define TEST_CHECK_REFS_UPTR	24	/* iommu_test_cmd.check_refs.uptr */
+#define TEST_ACCESS_PAGES_LENGTH 32	/* iommu_test_cmd.access_pages.length */
+#define TEST_ACCESS_PAGES_UPTR	40	/* iommu_test_cmd.access_pages.uptr */
 
-/* iommu_test_cmd ops that name an access fd in 'id' or return one. */
+/* iommu_test_cmd ops that name user memory, an access fd in 'id', or return one. */
+#define TEST_OP_MD_CHECK_MAP		3
+#define TEST_OP_MD_CHECK_REFS		4
 #define TEST_OP_CREATE_ACCESS		5
 #define TEST_OP_DESTROY_ACCESS_PAGES	6
 #define TEST_OP_ACCESS_PAGES		7
@@ -112,6 +120,16 @@ static int attach_fd_array(struct shim_ioc *io, uint32_t off, uint32_t count)
 			return err;
 	}
 	return 0;
+}
+
+/* The user range [*(va_off), + *(len_off)) of the argument, as DMA pieces. */
+static int attach_dma_at(struct shim_ioc *io, uint32_t va_off, uint32_t len_off)
+{
+	uint64_t va, len;
+
+	if (!stage_u64(io, va_off, &va) || !stage_u64(io, len_off, &len))
+		return 0;
+	return shim_ioc_attach_dma(io, va, len);
 }
 
 static int prep_set_container(struct shim_ioc *io)
@@ -168,20 +186,12 @@ static int prep_bind_iommufd(struct shim_ioc *io)
 
 static int prep_map_dma(struct shim_ioc *io)
 {
-	uint64_t vaddr, size;
-
-	if (!stage_u64(io, DMA_MAP_VADDR, &vaddr) || !stage_u64(io, DMA_MAP_SIZE, &size))
-		return 0;
-	return shim_ioc_attach_dma(io, vaddr, size);
+	return attach_dma_at(io, DMA_MAP_VADDR, DMA_MAP_SIZE);
 }
 
 static int prep_ioas_map(struct shim_ioc *io)
 {
-	uint64_t va, len;
-
-	if (!stage_u64(io, IOAS_MAP_USER_VA, &va) || !stage_u64(io, IOAS_MAP_LENGTH, &len))
-		return 0;
-	return shim_ioc_attach_dma(io, va, len);
+	return attach_dma_at(io, IOAS_MAP_USER_VA, IOAS_MAP_LENGTH);
 }
 
 static int prep_fault_alloc(struct shim_ioc *io)
@@ -196,12 +206,26 @@ static int prep_test_cmd(struct shim_ioc *io)
 
 	if (!stage_u32(io, TEST_CMD_OP, &op))
 		return 0;
+	/*
+	 * The checks compare user memory with what a map pinned, so it must
+	 * resolve the way IOAS_MAP resolved it: the same pieces of the same
+	 * shareable files.
+	 */
 	switch (op) {
+	case TEST_OP_MD_CHECK_MAP:
+		return attach_dma_at(io, TEST_CHECK_MAP_UPTR, TEST_CHECK_MAP_LENGTH);
+	case TEST_OP_MD_CHECK_REFS:
+		return attach_dma_at(io, TEST_CHECK_REFS_UPTR, TEST_CHECK_REFS_LENGTH);
+	case TEST_OP_ACCESS_PAGES: {
+		int err = attach_fd_at(io, TEST_CMD_ID);
+
+		return err ? err : attach_dma_at(io, TEST_ACCESS_PAGES_UPTR,
+						 TEST_ACCESS_PAGES_LENGTH);
+	}
 	case TEST_OP_CREATE_ACCESS:
 		io->out_fd = TEST_CMD_OUT_ACCESS_FD;
 		return 0;
 	case TEST_OP_DESTROY_ACCESS_PAGES:
-	case TEST_OP_ACCESS_PAGES:
 	case TEST_OP_ACCESS_RW:
 	case TEST_OP_ACCESS_REPLACE_IOAS:
 		return attach_fd_at(io, TEST_CMD_ID);

@@ -69,7 +69,8 @@ SHIM_HOT ssize_t shim_chan_rw(int fd, struct shim_chan *ch, bool write, void *bu
 	do {
 		size_t chunk = count - done < UVP_MAX_STAGE ? count - done : UVP_MAX_STAGE;
 
-		n = rw_chunk(fd, write, (char *)buf + done, chunk, at + done,
+		n = rw_chunk(fd, write, (char *)buf + done, chunk,
+			     ch->kind == SHIM_K_AUX && !pos ? 0 : at + done,
 			     shim_on_caller_page(frame, (uintptr_t)buf + done, chunk));
 		if (n < 0)
 			break;
@@ -77,7 +78,12 @@ SHIM_HOT ssize_t shim_chan_rw(int fd, struct shim_chan *ch, bool write, void *bu
 		if ((size_t)n < chunk)
 			break;
 	} while (done < count);
-	if (!pos)
+	/*
+	 * The VFS leaves f_pos to the driver: vfio's device files advance it,
+	 * the iommufd files that are records (fault queues) never do, and
+	 * answer ESPIPE to any other position than 0.
+	 */
+	if (!pos && ch->kind != SHIM_K_AUX)
 		ch->pos = at + done;
 	shim_chan_end(ch);
 	errno = saved;
