@@ -22,6 +22,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include "uvfiod.h"
+#include "core/host/fault_inject.h"
 #include "core/host/devnode.h"
 #include "core/host/host.h"
 #include "core/sysfs/sysfs.h"
@@ -124,6 +125,8 @@ static size_t control_prefixes(struct uvfiod *d, char *buf, size_t size)
 		free(w);
 	}
 	prefix_add(&pb, CONTROL_MDEVCTL_PREFIX);
+	if (host_fault_injection(d->host))
+		prefix_add(&pb, UVP_PREFIX_FAIL_NTH);
 	return pb.len;
 }
 

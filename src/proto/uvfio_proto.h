@@ -63,6 +63,13 @@
 #define UVP_MAX_STAGE		(64 * 1024)	/* largest inline argument/data */
 #define UVP_PATH_MAX		256
 
+/*
+ * Among the served prefixes of a HELLO reply: the host serves the per-task
+ * fail-nth files.  A client opens them (OPEN) by this form, with numbers:
+ * only it knows whose "self" or "thread-self" a path means.
+ */
+#define UVP_PREFIX_FAIL_NTH "/proc/<pid>/task/<tid>/fail-nth"
+
 enum uvp_op {
 	/* control connection */
 	UVP_HELLO = 1,		/* body uvp_hello; fds [mem handle] */

@@ -16,7 +16,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "shim.h"
 
@@ -115,10 +117,85 @@ static int path_match(const char *abs)
 	return -1;
 }
 
+/* Under /proc only fail-nth files are served: never the shim's own /proc/self/mem. */
+static bool path_proc_candidate(const char *abs)
+{
+	size_t len = strlen(abs);
+
+	return path_under(abs, "/proc", 5) && len > 9 && !strcmp(abs + len - 9, "/fail-nth");
+}
+
 static bool path_maybe_served(const char *abs)
 {
 	return path_under(abs, "/dev", 4) || path_under(abs, "/sys", 4) ||
-	       path_under(abs, "/etc", 4);
+	       path_under(abs, "/etc", 4) || path_proc_candidate(abs);
+}
+
+/* Does the host serve what this announced prefix names? */
+static bool prefix_announced(const char *what)
+{
+	int n = shim_prefix_count();
+
+	for (int i = 0; i < n; i++) {
+		size_t len;
+
+		if (!strcmp(shim_prefix(i, &len), what))
+			return true;
+	}
+	return false;
+}
+
+/* "self" or a number, then the rest; 0 if neither. */
+static pid_t proc_pid_part(const char *s, const char **rest, pid_t self)
+{
+	char *end;
+	long v;
+
+	if (!strncmp(s, "self", 4) && (s[4] == '/' || !s[4])) {
+		*rest = s + 4;
+		return self;
+	}
+	if (*s < '1' || *s > '9')
+		return 0;
+	v = strtol(s, &end, 10);
+	if (v <= 0 || v > INT32_MAX || (*end != '/' && *end))
+		return 0;
+	*rest = end;
+	return (pid_t)v;
+}
+
+/*
+ * The kernel's fail-nth files, /proc/{self,thread-self,<pid>}/fail-nth and
+ * /proc/{self,<pid>}/task/<tid>/fail-nth, as the numbered form the daemon
+ * opens (UVP_PREFIX_FAIL_NTH), when the host serves them.
+ */
+static bool path_proc_fail_nth(const char *abs, struct shim_path *p)
+{
+	const char *s = abs + 6, *rest;
+	pid_t pid, tid;
+
+	if (strncmp(abs, "/proc/", 6) || !prefix_announced(UVP_PREFIX_FAIL_NTH))
+		return false;
+	if (!strcmp(s, "thread-self/fail-nth")) {
+		pid = getpid();
+		tid = (pid_t)syscall(SYS_gettid);
+	} else {
+		pid = proc_pid_part(s, &rest, getpid());
+		if (!pid)
+			return false;
+		tid = pid;
+		if (!strncmp(rest, "/task/", 6)) {
+			tid = proc_pid_part(rest + 6, &rest, 0);
+			if (!tid)
+				return false;
+		}
+		if (strcmp(rest, "/fail-nth"))
+			return false;
+	}
+	snprintf(p->buf, PATH_MAX, "/proc/%d/task/%d/fail-nth", (int)pid, (int)tid);
+	p->path = p->buf;
+	p->where = SHIM_PATH_DEV;
+	return true;
 }
 
 /* Join base and rel into out (PATH_MAX). */
@@ -195,6 +272,12 @@ enum shim_where shim_path_classify(int dirfd, const char *path, struct shim_path
 	/* The prefixes come with HELLO: connect once, on the first candidate. */
 	if (!shim_prefix_count() && shim_connect())
 		goto pass;
+	if (path_proc_candidate(abs)) {
+		if (!path_proc_fail_nth(abs, p))
+			goto pass;
+		errno = saved;
+		return p->where;
+	}
 	idx = path_match(abs);
 	if (idx < 0) {
 		if (path_fold(abs, folded) || (idx = path_match(folded)) < 0)

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include "devnode.h"
+#include "fault_inject.h"
 #include "host.h"
 
 static struct uvf_devnode *devnode_find_locked(struct uvf_host *h, const char *path)
@@ -80,6 +81,8 @@ int host_open(struct uvf_host *h, struct uvf_caller *c, const char *path, int fl
 	struct uvf_devnode *dn;
 	int ret;
 
+	if (!strncmp(path, "/proc/", 6))
+		return host_proc_open(h, c, path, flags, out);
 	uvf_mutex_lock(&h->lock);
 	dn = devnode_find_locked(h, path);
 	if (dn && dn->ops->get)

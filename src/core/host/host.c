@@ -20,6 +20,7 @@
 #include "../iommu/iommu.h"
 #include "../vfio/vfio.h"
 #include "../iommufd/iommufd.h"
+#include "fault_inject.h"
 #include "../pci/pci.h"
 
 /* A kernel driver named by the topology: it exists only to be bound and to
@@ -195,6 +196,11 @@ int host_load_topology(struct uvf_host *h, const struct uvf_topology *t,
 		if (ret)
 			return ret;
 	}
+	ret = host_fault_inject_init(h);
+	if (ret) {
+		snprintf(err, errlen, "%s: fault injection: %s", t->source, strerror(-ret));
+		return ret;
+	}
 	return host_apply_devnodes(h, t, err, errlen);
 }
 
@@ -236,6 +242,7 @@ void host_free(struct uvf_host *h)
 		free(kd);
 	if (h->sysfs)
 		sysfs_tree_free(h->sysfs);
+	free(h->fault_attrs);
 	uvf_mutex_destroy(&h->lock);
 	free(hp);
 }

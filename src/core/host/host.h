@@ -20,6 +20,7 @@ struct sysfs_tree;
 struct vfio_core;
 struct iommufd_core;
 struct uvf_topology;
+struct host_fault_attrs;
 
 /* Module parameters (/sys/module/<m>/parameters/<p>). */
 struct uvf_host_params {
@@ -48,6 +49,7 @@ struct uvf_host {
 	struct vfio_core *vfio;		/* the VFIO layer's state */
 	struct iommufd_core *iommufd;	/* the iommufd layer's state */
 	struct uvf_host_params params;
+	struct host_fault_attrs *fault_attrs;	/* /sys/kernel/debug/fail* (fault_inject.c) */
 	char name[64];			/* from the topology */
 };
 
