@@ -47,6 +47,7 @@
 #define IOMMU_TEST_CMD_			IOMMUFD_CMD(0x20)
 
 /* Offsets in the kernel's structs that the hooks below read. */
+#define IOMMU_IOAS_MAP_FILE_		IOMMUFD_CMD(0x0f)	/* 6.13 */
 #define IRQ_SET_FLAGS		4	/* vfio_irq_set.flags */
 #define IRQ_SET_COUNT		16	/* vfio_irq_set.count */
 #define IRQ_SET_DATA		20	/* vfio_irq_set.data[] */
@@ -63,6 +64,7 @@
 #define FAULT_ALLOC_OUT_FD	12	/* iommu_fault_alloc.out_fault_fd */
 #define TEST_CMD_OP		4	/* iommu_test_cmd.op */
 #define TEST_CMD_ID		8	/* iommu_test_cmd.id */
+#define IOAS_MAP_FILE_FD	12	/* iommu_ioas_map_file.fd */
 #define TEST_CMD_OUT_ACCESS_FD	16	/* iommu_test_cmd.create_access.out_access_fd */
 #define TEST_CHECK_MAP_LENGTH	24	/* iommu_test_cmd.check_map.length */
 #define TEST_CHECK_MAP_UPTR	32	/* iommu_test_cmd.check_map.uptr */
@@ -197,6 +199,11 @@ static int prep_ioas_map(struct shim_ioc *io)
 static int prep_fault_alloc(struct shim_ioc *io)
 {
 	io->out_fd = FAULT_ALLOC_OUT_FD;
+static int prep_ioas_map_file(struct shim_ioc *io)
+{
+	return attach_fd_at(io, IOAS_MAP_FILE_FD);
+}
+
 	return 0;
 }
 
@@ -343,5 +350,7 @@ enum shim_kind shim_kind_from_name(const char *name)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strncmp(name, names[i].name, strlen(names[i].name)))
 			return names[i].kind;
+	{ IOMMU_IOAS_MAP_FILE_, K(IOMMUFD), SHIM_ARG_SIZE, 40, 0, prep_ioas_map_file, 0,
+	  "IOMMU_IOAS_MAP_FILE" },
 	return name[0] ? SHIM_K_AUX : SHIM_K_UNKNOWN;
 }
