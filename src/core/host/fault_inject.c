@@ -215,7 +215,7 @@ static ssize_t fault_attr_store(struct sysfs_node *attr, const char *buf, size_t
 	tmp[len] = '\0';
 	if (v->desc->type == FA_BOOL) {
 		rc = kstrtobool(tmp, &b);
-		n = b;
+		n = !rc && b;
 	} else if (v->desc->type == FA_INT) {
 		/* an atomic_t: signed ("times" -1 means no limit) */
 		bool neg = tmp[0] == '-';
