@@ -15,12 +15,18 @@ int cli_run(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_lspci(int argc, char **argv);
 int cli_groups(int argc, char **argv);
+int cli_vms(int argc, char **argv);
+int cli_ap(int argc, char **argv);
 
 /*
  * The runtime dir: the --runtime option when given, else $UVFIO_RUNTIME,
  * else /run/uvfio; made absolute into buf.  NULL if it does not fit.
  */
 const char *cli_runtime(const char *opt, char *buf, size_t size);
+
+/* Parse [--runtime DIR] for the listing commands (usage printed and NULL
+ * after an error); the runtime dir as cli_runtime makes it. */
+const char *cli_listing_runtime(int argc, char **argv, char *rt, size_t size);
 
 /*
  * A control connection to the host at rt, or -1 after printing what is

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -151,13 +152,23 @@ static void run_stop_host(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+static int run_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) ? -1 : 0;
+}
+
 static void run_remove_runtime(const char *rt)
 {
 	static const char *const names[] = {
-		"etc/mdevctl.d", "etc", "sys", "uvfiod.log", UVP_SOCKET_NAME, "ready", "uvfiod.pid",
+		"sys", "uvfiod.log", UVP_SOCKET_NAME, "ready", "uvfiod.pid",
 	};
 	char p[PATH_MAX];
 
+	/* The private host's /etc/mdevctl.d: whatever mdevctl saved there
+	 * (configs, its scripts.d) goes with the host.  Not following links,
+	 * and not leaving the runtime's file system. */
+	snprintf(p, sizeof(p), "%s/etc", rt);
+	nftw(p, run_remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", rt, names[i]);
 		if (rmdir(p) && errno == ENOTDIR)

@@ -7,6 +7,8 @@
  *   uvfio status [--runtime DIR]
  *   uvfio lspci [--runtime DIR]
  *   uvfio groups [--runtime DIR]
+ *   uvfio vms [--runtime DIR]
+ *   uvfio ap [--runtime DIR]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,7 +33,9 @@ static void cli_usage(FILE *f)
 		"        (none running, or --config given) on a private host for CMD's lifetime\n"
 		"  status [--runtime DIR]   the daemon, its clients and their open files\n"
 		"  lspci [--runtime DIR]    PCI functions of the host, lspci style\n"
-		"  groups [--runtime DIR]   IOMMU groups: devices, viability, owner\n",
+		"  groups [--runtime DIR]   IOMMU groups: devices, viability, owner\n"
+		"  vms [--runtime DIR]      KVM VMs: owner, VFIO files held, non-coherent DMA\n"
+		"  ap [--runtime DIR]       s390 AP cards and queues: type, mode, driver, owner\n",
 		CLI_DEFAULT_RUNTIME);
 }
 
@@ -184,8 +188,7 @@ static void cli_status_print(const char *text)
 	}
 }
 
-/* Parse [--runtime DIR] for the listing commands; NULL after an error. */
-static const char *cli_listing_runtime(int argc, char **argv, char *rt, size_t size)
+const char *cli_listing_runtime(int argc, char **argv, char *rt, size_t size)
 {
 	static const struct option opts[] = {
 		{ "runtime", required_argument, NULL, 'r' },
@@ -242,6 +245,8 @@ int main(int argc, char **argv)
 		{ "status", cli_status },
 		{ "lspci", cli_lspci },
 		{ "groups", cli_groups },
+		{ "vms", cli_vms },
+		{ "ap", cli_ap },
 	};
 
 	if (argc < 2) {

@@ -25,6 +25,7 @@
 #include "core/host/fault_inject.h"
 #include "core/host/devnode.h"
 #include "core/host/host.h"
+#include "core/kvm/kvm.h"
 #include "core/sysfs/sysfs.h"
 
 /* The shim also serves this plain directory of the runtime dir. */
@@ -109,6 +110,9 @@ static size_t control_prefixes(struct uvfiod *d, char *buf, size_t size)
 		slash = strchr(p + 5, '/');
 		if (slash)
 			*slash = '\0';
+		/* A machine's own /dev/kvm stays the machine's unless asked. */
+		if (!strcmp(p, "/dev/kvm") && !kvm_chardev_served(d->host))
+			continue;
 		prefix_add(&pb, p);
 	}
 	uvf_mutex_unlock(&d->host->lock);
@@ -397,6 +401,8 @@ static void control_admin(struct control_conn *cc, const struct uvfiod_msg *m)
 	}
 	if (m->hdr.op == UVP_STATUS)
 		out.iov_len = admin_status(cc->d, text, UVP_MAX_BODY);
+	else if (m->hdr.op == UVP_VMS)
+		out.iov_len = kvm_show_vms(cc->d->host, text, UVP_MAX_BODY);
 	else
 		out.iov_len = admin_groups(cc->d, text, UVP_MAX_BODY);
 	request_reply(cc->fd, 0, &out, 1, NULL, 0);
@@ -416,6 +422,7 @@ static void control_serve(struct control_conn *cc, struct uvfiod_msg *m)
 		return;
 	case UVP_STATUS:
 	case UVP_GROUPS:
+	case UVP_VMS:
 		control_admin(cc, m);
 		return;
 	case UVP_OPEN:

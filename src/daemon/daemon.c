@@ -155,7 +155,12 @@ static void uvfiod_path(const struct uvfiod *d, const char *name, char *buf, siz
  */
 static int uvfiod_runtime_setup(struct uvfiod *d, const struct uvfiod_options *opt)
 {
-	static const char *const dirs[] = { "sys", "etc", "etc/mdevctl.d" };
+	/* mdevctl's self-check wants the callout and notifier dirs its
+	 * package installs. */
+	static const char *const dirs[] = {
+		"sys", "etc", "etc/mdevctl.d", "etc/mdevctl.d/scripts.d",
+		"etc/mdevctl.d/scripts.d/callouts", "etc/mdevctl.d/scripts.d/notifiers",
+	};
 	char p[PATH_MAX];
 	struct stat st;
 	int fd, ret;

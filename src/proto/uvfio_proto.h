@@ -90,6 +90,7 @@ enum uvp_op {
 	/* administration (the uvfio CLI), on a control connection; no HELLO needed */
 	UVP_STATUS = 64,	/* reply body: text, "key value" lines (see below) */
 	UVP_GROUPS,		/* reply body: text, one line per IOMMU group */
+	UVP_VMS,		/* reply body: text, the KVM VMs and what they hold */
 };
 
 /*
@@ -122,6 +123,12 @@ enum uvp_op {
  * files=N comm=NAME" per registered process and one "file PID PATH" per
  * open channel (PID: the process that opened it).
  * UVP_GROUPS lines: "group ID viable=0|1 owner=PID|- devices=BDF,BDF...".
+ * UVP_VMS lines: per VM "vm ID pid=PID kvm-vfio=0|1 assigned=N noncoherent=N
+ * wbinvd=0|1" (wbinvd: the guest's WBINVD is honoured, some registered file
+ * has non-coherent DMA), then one line per file its KVM-VFIO device holds:
+ * "file ID group NAME coherent|noncoherent" or "file ID device vfioN DEVNAME
+ * coherent|noncoherent", then one "user ID device vfioN DEVNAME" per VFIO
+ * device that took the VM when it was opened (or bound) and holds it.
  */
 
 struct uvp_req {		/* every request starts with this */

@@ -25,7 +25,10 @@
 #include <errno.h>
 #include <string.h>
 #include <linux/vfio.h>
+#include <linux/kvm.h>
 #include "shim.h"
+/* zcrypt's uAPI is s390's; uvfio carries it (x86 has no <asm/zcrypt.h>). */
+#include "../../include/uapi/asm/zcrypt.h"
 
 /* /dev/iommu commands: _IO(';', 0x80 + n), each struct starts with u32 size. */
 #define IOMMUFD_CMD(nr)			_IO(';', 0x80 + (nr))
@@ -44,10 +47,10 @@
 #define IOMMU_HWPT_GET_DIRTY_BITMAP_	IOMMUFD_CMD(0x0c)
 #define IOMMU_HWPT_INVALIDATE_		IOMMUFD_CMD(0x0d)
 #define IOMMU_FAULT_QUEUE_ALLOC_	IOMMUFD_CMD(0x0e)
+#define IOMMU_IOAS_MAP_FILE_		IOMMUFD_CMD(0x0f)	/* 6.13 */
 #define IOMMU_TEST_CMD_			IOMMUFD_CMD(0x20)
 
 /* Offsets in the kernel's structs that the hooks below read. */
-#define IOMMU_IOAS_MAP_FILE_		IOMMUFD_CMD(0x0f)	/* 6.13 */
 #define IRQ_SET_FLAGS		4	/* vfio_irq_set.flags */
 #define IRQ_SET_COUNT		16	/* vfio_irq_set.count */
 #define IRQ_SET_DATA		20	/* vfio_irq_set.data[] */
@@ -61,10 +64,10 @@
 #define DMA_MAP_SIZE		24	/* vfio_iommu_type1_dma_map.size */
 #define IOAS_MAP_USER_VA	16	/* iommu_ioas_map.user_va */
 #define IOAS_MAP_LENGTH		24	/* iommu_ioas_map.length */
+#define IOAS_MAP_FILE_FD	12	/* iommu_ioas_map_file.fd */
 #define FAULT_ALLOC_OUT_FD	12	/* iommu_fault_alloc.out_fault_fd */
 #define TEST_CMD_OP		4	/* iommu_test_cmd.op */
 #define TEST_CMD_ID		8	/* iommu_test_cmd.id */
-#define IOAS_MAP_FILE_FD	12	/* iommu_ioas_map_file.fd */
 #define TEST_CMD_OUT_ACCESS_FD	16	/* iommu_test_cmd.create_access.out_access_fd */
 #define TEST_CHECK_MAP_LENGTH	24	/* iommu_test_cmd.check_map.length */
 #define TEST_CHECK_MAP_UPTR	32	/* iommu_test_cmd.check_map.uptr */
@@ -196,14 +199,14 @@ static int prep_ioas_map(struct shim_ioc *io)
 	return attach_dma_at(io, IOAS_MAP_USER_VA, IOAS_MAP_LENGTH);
 }
 
-static int prep_fault_alloc(struct shim_ioc *io)
-{
-	io->out_fd = FAULT_ALLOC_OUT_FD;
 static int prep_ioas_map_file(struct shim_ioc *io)
 {
 	return attach_fd_at(io, IOAS_MAP_FILE_FD);
 }
 
+static int prep_fault_alloc(struct shim_ioc *io)
+{
+	io->out_fd = FAULT_ALLOC_OUT_FD;
 	return 0;
 }
 
@@ -239,6 +242,45 @@ static int prep_test_cmd(struct shim_ioc *io)
 	default:
 		return 0;
 	}
+}
+
+/* KVM (<linux/kvm.h>) */
+#define KVM_CREATE_DEVICE_FD	4	/* kvm_create_device.fd */
+#define KVM_ATTR_GROUP		4	/* kvm_device_attr.group */
+#define KVM_ATTR_ATTR		8	/* kvm_device_attr.attr */
+#define KVM_ATTR_ADDR		16	/* kvm_device_attr.addr */
+/* The KVM-VFIO device's attribute group and its FILE_ADD / FILE_DEL (the
+ * GROUP_* names of older headers): addr points to an s32 fd. */
+#define KVM_VFIO_FILE		1
+#define KVM_VFIO_FILE_ADD	1
+#define KVM_VFIO_FILE_DEL	2
+
+static int prep_kvm_create_device(struct shim_ioc *io)
+{
+	io->out_fd = KVM_CREATE_DEVICE_FD;
+	return 0;
+}
+
+/*
+ * A KVM-VFIO FILE_ADD/DEL names an fd through one more pointer: read it
+ * fault-safely and attach it.  An unreadable addr attaches nothing, and the
+ * handler's own read of it fails with -EFAULT, as the kernel's get_user.
+ * Other devices' attributes carry no fds.
+ */
+static int prep_kvm_device_attr(struct shim_ioc *io)
+{
+	uint32_t group;
+	uint64_t attr, addr;
+	int32_t fd;
+
+	if (!stage_u32(io, KVM_ATTR_GROUP, &group) || !stage_u64(io, KVM_ATTR_ATTR, &attr) ||
+	    !stage_u64(io, KVM_ATTR_ADDR, &addr))
+		return 0;
+	if (group != KVM_VFIO_FILE || (attr != KVM_VFIO_FILE_ADD && attr != KVM_VFIO_FILE_DEL))
+		return 0;
+	if (shim_uread(&fd, addr, sizeof(fd)) != sizeof(fd))
+		return 0;
+	return shim_ioc_attach_fd(io, fd);
 }
 
 #define K(x)	SHIM_KBIT(SHIM_K_##x)
@@ -308,6 +350,8 @@ static const struct shim_ioc_rule rules[] = {
 	{ IOMMU_IOAS_COPY_, K(IOMMUFD), SHIM_ARG_SIZE, 40, 40, NULL, 0, "IOMMU_IOAS_COPY" },
 	{ IOMMU_IOAS_IOVA_RANGES_, K(IOMMUFD), SHIM_ARG_SIZE, 32, 32, NULL, 0, "IOMMU_IOAS_IOVA_RANGES" },
 	{ IOMMU_IOAS_MAP_, K(IOMMUFD), SHIM_ARG_SIZE, 40, 0, prep_ioas_map, 0, "IOMMU_IOAS_MAP" },
+	{ IOMMU_IOAS_MAP_FILE_, K(IOMMUFD), SHIM_ARG_SIZE, 40, 0, prep_ioas_map_file, 0,
+	  "IOMMU_IOAS_MAP_FILE" },
 	{ IOMMU_IOAS_UNMAP_, K(IOMMUFD), SHIM_ARG_SIZE, 24, 24, NULL, 0, "IOMMU_IOAS_UNMAP" },
 	{ IOMMU_OPTION_, K(IOMMUFD), SHIM_ARG_SIZE, 24, 24, NULL, 0, "IOMMU_OPTION" },
 	{ IOMMU_VFIO_IOAS_, K(IOMMUFD), SHIM_ARG_SIZE, 12, 12, NULL, 0, "IOMMU_VFIO_IOAS" },
@@ -322,6 +366,50 @@ static const struct shim_ioc_rule rules[] = {
 	  "IOMMU_FAULT_QUEUE_ALLOC" },
 	{ IOMMU_TEST_CMD_, K(IOMMUFD), SHIM_ARG_SIZE, 16, 0, prep_test_cmd, SHIM_K_AUX,
 	  "IOMMU_TEST_CMD" },
+
+	/* KVM (/dev/kvm, VM fds, KVM device fds).  Other VM ioctls have no
+	 * rule: their arguments are read through the memory handle. */
+	{ KVM_GET_API_VERSION, K(KVM), SHIM_ARG_VALUE, 0, 0, NULL, 0, "KVM_GET_API_VERSION" },
+	{ KVM_CREATE_VM, K(KVM), SHIM_ARG_VALUE, 0, 0, NULL, SHIM_K_VM, "KVM_CREATE_VM" },
+	{ KVM_CHECK_EXTENSION, K(KVM) | K(VM), SHIM_ARG_VALUE, 0, 0, NULL, 0,
+	  "KVM_CHECK_EXTENSION" },
+	{ KVM_GET_VCPU_MMAP_SIZE, K(KVM), SHIM_ARG_VALUE, 0, 0, NULL, 0, "KVM_GET_VCPU_MMAP_SIZE" },
+	{ KVM_CREATE_VCPU, K(VM), SHIM_ARG_VALUE, 0, 0, NULL, 0, "KVM_CREATE_VCPU" },
+	{ KVM_CREATE_DEVICE, K(VM), SHIM_ARG_PTR, sizeof(struct kvm_create_device), 0,
+	  prep_kvm_create_device, SHIM_K_KVMDEV, "KVM_CREATE_DEVICE" },
+	{ KVM_SET_DEVICE_ATTR, K(KVMDEV), SHIM_ARG_PTR, sizeof(struct kvm_device_attr), 0,
+	  prep_kvm_device_attr, 0, "KVM_SET_DEVICE_ATTR" },
+	{ KVM_GET_DEVICE_ATTR, K(KVMDEV), SHIM_ARG_PTR, sizeof(struct kvm_device_attr), 0, NULL,
+	  0, "KVM_GET_DEVICE_ATTR" },
+	{ KVM_HAS_DEVICE_ATTR, K(KVMDEV), SHIM_ARG_PTR, sizeof(struct kvm_device_attr), 0, NULL,
+	  0, "KVM_HAS_DEVICE_ATTR" },
+
+	/* zcrypt (/dev/z90crypt).  The RSA structs are staged; the key parts and
+	 * the output they point at are reached through the memory handle.  The
+	 * size in these command numbers is 0: the rule gives the struct's. */
+	{ ICARSAMODEXPO, K(Z90CRYPT), SHIM_ARG_PTR, sizeof(struct ica_rsa_modexpo), 0, NULL, 0,
+	  "ICARSAMODEXPO" },
+	{ ICARSACRT, K(Z90CRYPT), SHIM_ARG_PTR, sizeof(struct ica_rsa_modexpo_crt), 0, NULL, 0,
+	  "ICARSACRT" },
+	{ ZCRYPT_STATUS_MASK, K(Z90CRYPT), SHIM_ARG_PTR, MAX_ZDEV_CARDIDS_EXT, 0, NULL, 0,
+	  "ZCRYPT_STATUS_MASK" },
+	{ ZCRYPT_QDEPTH_MASK, K(Z90CRYPT), SHIM_ARG_PTR, MAX_ZDEV_CARDIDS_EXT, 0, NULL, 0,
+	  "ZCRYPT_QDEPTH_MASK" },
+	{ ZCRYPT_PERDEV_REQCNT, K(Z90CRYPT), SHIM_ARG_PTR, 4 * MAX_ZDEV_CARDIDS_EXT, 0, NULL, 0,
+	  "ZCRYPT_PERDEV_REQCNT" },
+	{ Z90STAT_STATUS_MASK, K(Z90CRYPT), SHIM_ARG_PTR, MAX_ZDEV_CARDIDS, 0, NULL, 0,
+	  "Z90STAT_STATUS_MASK" },
+	{ Z90STAT_QDEPTH_MASK, K(Z90CRYPT), SHIM_ARG_PTR, MAX_ZDEV_CARDIDS, 0, NULL, 0,
+	  "Z90STAT_QDEPTH_MASK" },
+	{ Z90STAT_PERDEV_REQCNT, K(Z90CRYPT), SHIM_ARG_PTR, 4 * MAX_ZDEV_CARDIDS, 0, NULL, 0,
+	  "Z90STAT_PERDEV_REQCNT" },
+	{ Z90STAT_REQUESTQ_COUNT, K(Z90CRYPT), SHIM_ARG_PTR, 4, 0, NULL, 0,
+	  "Z90STAT_REQUESTQ_COUNT" },
+	{ Z90STAT_PENDINGQ_COUNT, K(Z90CRYPT), SHIM_ARG_PTR, 4, 0, NULL, 0,
+	  "Z90STAT_PENDINGQ_COUNT" },
+	{ Z90STAT_TOTALOPEN_COUNT, K(Z90CRYPT), SHIM_ARG_PTR, 4, 0, NULL, 0,
+	  "Z90STAT_TOTALOPEN_COUNT" },
+	{ Z90STAT_DOMAIN_INDEX, K(Z90CRYPT), SHIM_ARG_PTR, 4, 0, NULL, 0, "Z90STAT_DOMAIN_INDEX" },
 };
 
 const struct shim_ioc_rule *shim_ioc_lookup(unsigned int cmd, enum shim_kind kind)
@@ -345,12 +433,15 @@ enum shim_kind shim_kind_from_name(const char *name)
 		{ "vfio-cdev", SHIM_K_DEVICE },
 		{ "iommufd", SHIM_K_IOMMUFD },
 		{ "vfio-mig", SHIM_K_MIGDATA },
+		/* Longest first: a name matches the first entry it starts with. */
+		{ "kvm-vm", SHIM_K_VM },
+		{ "kvm-device", SHIM_K_KVMDEV },
+		{ "kvm", SHIM_K_KVM },
+		{ "z90crypt", SHIM_K_Z90CRYPT },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strncmp(name, names[i].name, strlen(names[i].name)))
 			return names[i].kind;
-	{ IOMMU_IOAS_MAP_FILE_, K(IOMMUFD), SHIM_ARG_SIZE, 40, 0, prep_ioas_map_file, 0,
-	  "IOMMU_IOAS_MAP_FILE" },
 	return name[0] ? SHIM_K_AUX : SHIM_K_UNKNOWN;
 }

@@ -337,6 +337,10 @@ enum shim_kind shim_path_kind(const char *devpath)
 		return SHIM_K_CONTAINER;
 	if (!strcmp(devpath, "/dev/iommu"))
 		return SHIM_K_IOMMUFD;
+	if (!strcmp(devpath, "/dev/kvm"))
+		return SHIM_K_KVM;
+	if (!strcmp(devpath, "/dev/z90crypt"))
+		return SHIM_K_Z90CRYPT;
 	if (path_under(devpath, "/dev/vfio/devices", 17))
 		return SHIM_K_DEVICE;
 	if (path_under(devpath, "/dev/vfio", 9))

@@ -308,6 +308,10 @@ enum shim_kind {
 	SHIM_K_IOMMUFD,		/* /dev/iommu */
 	SHIM_K_MIGDATA,		/* a migration data fd */
 	SHIM_K_AUX,		/* other files made by an ioctl (fault queue, access...) */
+	SHIM_K_KVM,		/* /dev/kvm */
+	SHIM_K_VM,		/* KVM_CREATE_VM */
+	SHIM_K_KVMDEV,		/* KVM_CREATE_DEVICE */
+	SHIM_K_Z90CRYPT,	/* /dev/z90crypt (s390 zcrypt) */
 };
 #define SHIM_KBIT(k) (1u << (k))
 

@@ -66,8 +66,10 @@ static void add_asan_option(const char *opt)
 static int reexec_under_uvfio(int argc, char **argv)
 {
 	const char *bin = getenv("UVFIO_BIN") ? getenv("UVFIO_BIN") : UVFIO_BIN;
-	char self[PATH_MAX], **args = calloc(argc + 4, sizeof(char *));
+	const char *config = getenv("VT_UVFIO_CONFIG");
+	char self[PATH_MAX], **args = calloc(argc + 6, sizeof(char *));
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int a = 0;
 
 	if (!args || n <= 0) {
 		free(args);
@@ -81,12 +83,17 @@ static int reexec_under_uvfio(int argc, char **argv)
 #else
 	(void)add_asan_option;
 #endif
-	args[0] = "uvfio";
-	args[1] = "run";
-	args[2] = "--";
-	args[3] = self;
+	args[a++] = "uvfio";
+	args[a++] = "run";
+	/* A test that needs another machine than the default names its own. */
+	if (config) {
+		args[a++] = "--config";
+		args[a++] = (char *)config;
+	}
+	args[a++] = "--";
+	args[a++] = self;
 	for (int i = 1; i < argc; i++)
-		args[3 + i] = argv[i];
+		args[a++] = argv[i];
 	fflush(stdout);
 	execv(bin, args);
 	printf("1..1\nnot ok 1 - exec %s run: %s\n", bin, strerror(errno));

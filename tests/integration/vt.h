@@ -58,7 +58,8 @@ struct vt_case {
 	unsigned int timeout;		/* seconds; 0 = 60 */
 };
 
-/* Run under `uvfio run` if needed, then every case; the exit status. */
+/* Run under `uvfio run` if needed, then every case; the exit status.  With
+ * $VT_UVFIO_CONFIG set, the private host is made from that topology file. */
 int vt_main(int argc, char **argv, const struct vt_case *cases, unsigned int n);
 
 /* In a sanitizer build, make a child about to exec an uninstrumented real

@@ -65,14 +65,17 @@ static void default_topology(void **state)
 		const char *bdf, *model;
 		unsigned int group;
 		const char *driver, *params;
+		bool coherent;
 	} want[] = {
-		{ "0000:00:03.0", "uvfio-test", 3, "vfio-pci", NULL },
-		{ "0000:00:04.0", "uvfio-test", 4, "vfio-pci", NULL },
-		{ "0000:00:05.0", "uvfio-test", 5, "vfio-pci", NULL },
-		{ "0000:00:05.1", "uvfio-test", 5, "vfio-pci", NULL },
-		{ "0000:00:06.0", "uvfio-test", 6, "vfio-pci", NULL },
-		{ "0000:00:06.1", "uvfio-test", 6, "snd_hda_intel", NULL },
-		{ "0000:00:07.0", "ioat", 7, "vfio-pci", "{ \"channels\": 4 }" },
+		{ "0000:00:03.0", "uvfio-test", 3, "vfio-pci", NULL, true },
+		{ "0000:00:04.0", "uvfio-test", 4, "vfio-pci", NULL, true },
+		{ "0000:00:05.0", "uvfio-test", 5, "vfio-pci", NULL, true },
+		{ "0000:00:05.1", "uvfio-test", 5, "vfio-pci", NULL, true },
+		{ "0000:00:06.0", "uvfio-test", 6, "vfio-pci", NULL, true },
+		{ "0000:00:06.1", "uvfio-test", 6, "snd_hda_intel", NULL, true },
+		{ "0000:00:07.0", "ioat", 7, "vfio-pci", "{ \"channels\": 4 }", true },
+		/* Behind an IOMMU that cannot block No-Snoop (KVM-VFIO tests). */
+		{ "0000:00:08.0", "uvfio-test", 8, "vfio-pci", NULL, false },
 	};
 	struct uvf_topology *t = NULL;
 	char err[256] = "";
@@ -87,19 +90,21 @@ static void default_topology(void **state)
 		assert_string_equal(t->pci[i].model, want[i].model);
 		assert_int_equal(t->pci[i].iommu_group, want[i].group);
 		assert_string_equal(t->pci[i].driver, want[i].driver);
+		assert_int_equal(t->pci[i].coherent, want[i].coherent);
 		if (want[i].params)
 			assert_string_equal(json_object_to_json_string(t->pci[i].params),
 					    want[i].params);
 		else
 			assert_null(t->pci[i].params);
 	}
-	assert_int_equal(t->ngroups, 5);
-	for (unsigned int id = 3; id <= 7; id++)
+	assert_int_equal(t->ngroups, 6);
+	for (unsigned int id = 3; id <= 8; id++)
 		assert_default_group(find_group(t, id));
 	assert_int_equal(t->params.dma_entry_limit, 65535);
 	assert_false(t->params.allow_unsafe_interrupts);
 	assert_false(t->params.disable_hugepages);
 	assert_false(t->params.enable_unsafe_noiommu_mode);
+	assert_int_equal(t->params.kvm, UVF_KVM_AUTO);
 	assert_int_equal(t->ndevnodes, 0);
 	assert_non_null(t->root);
 	topology_free(t);
@@ -110,7 +115,8 @@ static void full_schema(void **state)
 	struct uvf_topology *t = parse_ok(
 		"{ \"name\": \"big\",\n"
 		"  \"limits\": { \"dma_entry_limit\": 10, \"allow_unsafe_interrupts\": true,\n"
-		"              \"disable_hugepages\": true, \"enable_unsafe_noiommu_mode\": true },\n"
+		"              \"disable_hugepages\": true, \"enable_unsafe_noiommu_mode\": true,\n"
+		"              \"kvm\": \"always\" },\n"
 		"  \"iommu_groups\": [\n"
 		"    { \"id\": 7, \"cache_coherent\": false, \"msi_isolated\": false,\n"
 		"      \"pgsize_bitmap\": \"0x1000\",\n"
@@ -120,7 +126,8 @@ static void full_schema(void **state)
 		"      \"aperture\": { \"end\": 18446744073709551615 } } ],\n"
 		"  \"pci\": [ { \"bdf\": \"0001:0A:1f.7\", \"model\": \"ioat\", \"iommu_group\": 7,\n"
 		"             \"driver\": \"none\", \"params\": { \"channels\": 4 } },\n"
-		"           { \"bdf\": \"0000:00:03.0\", \"model\": \"m\", \"iommu_group\": 9 } ],\n"
+		"           { \"bdf\": \"0000:00:03.0\", \"model\": \"m\", \"iommu_group\": 9,\n"
+		"             \"coherent\": false } ],\n"
 		"  \"devnodes\": [ { \"path\": \"/dev/vfio/vfio\", \"mode\": \"0660\", \"uid\": 0,\n"
 		"                  \"gid\": 36 },\n"
 		"                { \"path\": \"/dev/vfio/7\", \"mode\": 384 } ] }");
@@ -133,6 +140,7 @@ static void full_schema(void **state)
 	assert_true(t->params.allow_unsafe_interrupts);
 	assert_true(t->params.disable_hugepages);
 	assert_true(t->params.enable_unsafe_noiommu_mode);
+	assert_int_equal(t->params.kvm, UVF_KVM_ALWAYS);
 
 	/* Hex strings and integers are the same 64-bit values. */
 	g = find_group(t, 7);
@@ -157,6 +165,8 @@ static void full_schema(void **state)
 	assert_string_equal(t->pci[0].bdf, "0001:0a:1f.7");
 	assert_string_equal(t->pci[0].driver, "none");
 	assert_string_equal(t->pci[1].driver, "vfio-pci");
+	assert_true(t->pci[0].coherent);
+	assert_false(t->pci[1].coherent);
 	assert_non_null(t->pci[0].params);
 	assert_int_equal(json_object_get_int(json_object_object_get(t->pci[0].params,
 								    "channels")), 4);
@@ -231,6 +241,13 @@ static void wrong_types(void **state)
 		    "iommu_groups[0].reserved", "expected an object, got int");
 	parse_fails("{ \"devnodes\": [ { \"path\": \"/dev/x\", \"mode\": true } ] }",
 		    "devnodes[0].mode", "expected an octal string");
+	parse_fails("{ \"limits\": { \"kvm\": true } }", "limits.kvm",
+		    "expected a string, got boolean");
+	parse_fails("{ \"limits\": { \"kvm\": \"sometimes\" } }", "limits.kvm",
+		    "'sometimes' is not one of");
+	parse_fails("{ \"pci\": [ { \"bdf\": \"0000:00:03.0\", \"model\": \"m\","
+		    "  \"iommu_group\": 3, \"coherent\": 0 } ] }", "pci[0].coherent",
+		    "expected true or false, got int");
 }
 
 static void out_of_range_values(void **state)
@@ -362,7 +379,7 @@ static void files_on_disk(void **state)
 	fclose(f);
 	assert_int_equal(topology_load_file(path, &t, err, sizeof(err)), 0);
 	assert_string_equal(t->source, path);
-	assert_int_equal(t->npci, 7);
+	assert_int_equal(t->npci, 8);
 	topology_free(t);
 
 	/* Errors in a file name the file. */

@@ -8,6 +8,7 @@
 #define UVF_BASE_LOCK_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 struct uvf_mutex {
@@ -56,6 +57,12 @@ static inline void uvf_read_lock(struct uvf_rwlock *l)
 {
 	if (pthread_rwlock_rdlock(&l->l))
 		abort();
+}
+
+/* down_read_trylock: true if taken. */
+static inline bool uvf_read_trylock(struct uvf_rwlock *l)
+{
+	return pthread_rwlock_tryrdlock(&l->l) == 0;
 }
 
 static inline void uvf_write_lock(struct uvf_rwlock *l)

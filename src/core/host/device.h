@@ -41,6 +41,9 @@ struct uvf_device {
 	void *bus_data;			/* the bus's object (struct pci_dev, ...) */
 	struct sysfs_node *sysfs_dir;	/* /sys/devices/... */
 	unsigned int user_owner_cnt;	/* cdev-path DMA ownership claims (iommu layer) */
+	/* The IOMMU in front of it cannot block PCIe No-Snoop: no
+	 * IOMMU_CAP_ENFORCE_CACHE_COHERENCY (topology "coherent": false). */
+	bool no_enforce_cache_coherency;
 	char driver_override[64];
 };
 

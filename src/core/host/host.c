@@ -20,6 +20,9 @@
 #include "../iommu/iommu.h"
 #include "../vfio/vfio.h"
 #include "../iommufd/iommufd.h"
+#include "../mdev/mdev.h"
+#include "../kvm/kvm.h"
+#include "../ap/ap_bus.h"
 #include "fault_inject.h"
 #include "../pci/pci.h"
 
@@ -89,7 +92,7 @@ struct uvf_host *host_new(void)
 	snprintf(h->name, sizeof(h->name), "uvfio");
 	h->sysfs = sysfs_tree_new();
 	if (!h->sysfs || host_modules_init(h) || vfio_core_init(h) || pci_host_init(h) ||
-	    iommufd_core_init(h)) {
+	    iommufd_core_init(h) || mdev_core_init(h) || kvm_core_init(h)) {
 		host_free(h);
 		return NULL;
 	}
@@ -190,11 +193,31 @@ int host_load_topology(struct uvf_host *h, const struct uvf_topology *t,
 			snprintf(err, errlen, "%s: pci[%u]: %s", t->source, i, why);
 			return ret;
 		}
+		/* What the IOMMU in front of it can do (device_iommu_capable). */
+		device_find(h, "pci", t->pci[i].bdf)->no_enforce_cache_coherency =
+			!t->pci[i].coherent;
 	}
 	for (unsigned int i = 0; i < t->npci; i++) {
 		ret = host_bind_pci(hp, t, i, err, errlen);
 		if (ret)
 			return ret;
+	}
+	if (t->mdev_sample_channels) {
+		ret = msample_load(h, t->mdev_sample_channels);
+		if (ret) {
+			snprintf(err, errlen, "%s: mdev_sample: cannot load: %s", t->source,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	if (t->ap.present) {
+		char why[256] = "";
+
+		ret = ap_bus_init(h, &t->ap.machine, &t->ap.params, why, sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "%s: ap: %s", t->source, why);
+			return ret;
+		}
 	}
 	ret = host_fault_inject_init(h);
 	if (ret) {
@@ -226,6 +249,9 @@ void host_free(struct uvf_host *h)
 	if (!h)
 		return;
 	hp = container_of(h, struct host_priv, host);
+	ap_bus_exit(h);
+	/* Parents remove their mdevs before devices go. */
+	msample_unload(h);
 	host_remove_devices(h);
 	while (!list_empty(&h->groups)) {
 		struct iommu_group *g = list_first_entry(&h->groups, struct iommu_group, link);
@@ -233,6 +259,10 @@ void host_free(struct uvf_host *h)
 		list_del_init(&g->link);
 		iommu_group_put(g);
 	}
+	if (h->kvm)
+		kvm_core_exit(h);
+	if (h->mdev)
+		mdev_core_exit(h);
 	if (h->iommufd)
 		iommufd_core_exit(h);
 	if (h->vfio)

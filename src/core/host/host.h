@@ -19,8 +19,18 @@
 struct sysfs_tree;
 struct vfio_core;
 struct iommufd_core;
+struct mdev_core;
+struct kvm_core;
+struct ap_bus;
 struct uvf_topology;
 struct host_fault_attrs;
+
+/* Whether programs get this host's /dev/kvm (topology limits.kvm). */
+enum uvf_kvm_mode {
+	UVF_KVM_AUTO,		/* "auto": unless the machine has a /dev/kvm */
+	UVF_KVM_ALWAYS,		/* "always" */
+	UVF_KVM_NEVER,		/* "never" */
+};
 
 /* Module parameters (/sys/module/<m>/parameters/<p>). */
 struct uvf_host_params {
@@ -37,6 +47,7 @@ struct uvf_host_params {
 	/* Kernel configuration choices (topology "limits"), off by default. */
 	bool iommufd_test;			/* CONFIG_IOMMUFD_TEST: IOMMU_TEST_CMD, fail-nth */
 	bool iommufd_vfio_container;		/* CONFIG_IOMMUFD_VFIO_CONTAINER */
+	enum uvf_kvm_mode kvm;			/* serving /dev/kvm (kvm_chardev_served) */
 };
 
 struct uvf_host {
@@ -48,6 +59,9 @@ struct uvf_host {
 	struct list_head groups;	/* struct iommu_group */
 	struct vfio_core *vfio;		/* the VFIO layer's state */
 	struct iommufd_core *iommufd;	/* the iommufd layer's state */
+	struct mdev_core *mdev;		/* the mdev layer's state */
+	struct kvm_core *kvm;		/* the KVM layer's state */
+	struct ap_bus *ap;		/* the s390 AP bus; NULL without a topology "ap" */
 	struct uvf_host_params params;
 	struct host_fault_attrs *fault_attrs;	/* /sys/kernel/debug/fail* (fault_inject.c) */
 	char name[64];			/* from the topology */

@@ -18,6 +18,7 @@
 #include "topology.h"
 #include "../base/compiler.h"
 #include "../sysfs/sysfs.h"
+#include "../mdev/msample.h"
 
 #define TOPO_FIELD_MAX 128
 #define TOPO_FILE_MAX (16u << 20)
@@ -162,6 +163,27 @@ static int get_u64(struct topo_ctx *cx, const char *field, struct json_object *v
 
 /* ---- limits ---- */
 
+/* "kvm": whether programs get the host's /dev/kvm. */
+static int get_kvm_mode(struct topo_ctx *cx, const char *field, struct json_object *v,
+			enum uvf_kvm_mode *out)
+{
+	static const char *const names[] = {
+		[UVF_KVM_AUTO] = "auto", [UVF_KVM_ALWAYS] = "always", [UVF_KVM_NEVER] = "never",
+	};
+	char s[16];
+	int ret = get_string(cx, field, v, s, sizeof(s));
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(s, names[i])) {
+			*out = (enum uvf_kvm_mode)i;
+			return 0;
+		}
+	}
+	return topo_error(cx, field, "'%s' is not one of \"auto\", \"always\", \"never\"", s);
+}
+
 static int parse_limits(struct topo_ctx *cx, struct json_object *obj,
 			struct uvf_host_params *p)
 {
@@ -185,10 +207,37 @@ static int parse_limits(struct topo_ctx *cx, struct json_object *obj,
 			ret = get_bool(cx, field, val, &p->iommufd_test);
 		else if (!strcmp(key, "iommufd_vfio_container"))
 			ret = get_bool(cx, field, val, &p->iommufd_vfio_container);
+		else if (!strcmp(key, "kvm"))
+			ret = get_kvm_mode(cx, field, val, &p->kvm);
 		else
 			ret = topo_error(cx, field, "unknown key");
 		if (ret)
 			return ret;
+	}
+	return 0;
+}
+
+/* ---- mdev_sample: the sample mdev parent (src/core/mdev/msample.h) ---- */
+
+static int parse_mdev_sample(struct topo_ctx *cx, struct json_object *obj,
+			     unsigned int *channels)
+{
+	const char *base = "mdev_sample";
+	char field[TOPO_FIELD_MAX];
+	int ret = get_object(cx, base, obj);
+
+	if (ret)
+		return ret;
+	*channels = 8;
+	json_object_object_foreach(obj, key, val) {
+		field_key(field, base, key);
+		if (strcmp(key, "channels"))
+			return topo_error(cx, field, "unknown key");
+		ret = get_u32(cx, field, val, MSAMPLE_MAX_CHANNELS, channels);
+		if (ret)
+			return ret;
+		if (!*channels)
+			return topo_error(cx, field, "must be at least 1");
 	}
 	return 0;
 }
@@ -312,6 +361,7 @@ static int parse_pci_one(struct topo_ctx *cx, const char *base, struct json_obje
 	if (ret)
 		return ret;
 	snprintf(p->driver, sizeof(p->driver), "vfio-pci");
+	p->coherent = true;
 	json_object_object_foreach(obj, key, val) {
 		field_key(field, base, key);
 		if (!strcmp(key, "bdf")) {
@@ -329,6 +379,8 @@ static int parse_pci_one(struct topo_ctx *cx, const char *base, struct json_obje
 			ret = get_string(cx, field, val, p->driver, sizeof(p->driver));
 			if (!ret && strchr(p->driver, '/'))
 				ret = topo_error(cx, field, "'%s' is not a driver name", p->driver);
+		} else if (!strcmp(key, "coherent")) {
+			ret = get_bool(cx, field, val, &p->coherent);
 		} else if (!strcmp(key, "params")) {
 			ret = get_object(cx, field, val);
 			if (!ret)
@@ -517,6 +569,203 @@ static const struct topo_array devnodes_array = {
 	devnode_key,
 };
 
+/* ---- ap: the s390 AP crypto configuration (src/core/ap/ap.h) ---- */
+
+static int parse_ap_type(struct topo_ctx *cx, const char *field, struct json_object *v,
+			 unsigned int *type)
+{
+	static const char *const names[] = { "CEX4", "CEX5", "CEX6", "CEX7", "CEX8" };
+	char s[8];
+	int ret = get_string(cx, field, v, s, sizeof(s));
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(s, names[i])) {
+			*type = AP_DEVICE_TYPE_CEX4 + (unsigned int)i;
+			return 0;
+		}
+	}
+	return topo_error(cx, field, "'%s' is not one of CEX4..CEX8", s);
+}
+
+static int parse_ap_mode(struct topo_ctx *cx, const char *field, struct json_object *v,
+			 enum ap_mode *mode)
+{
+	char s[8];
+	int ret = get_string(cx, field, v, s, sizeof(s));
+
+	if (ret)
+		return ret;
+	for (enum ap_mode m = AP_MODE_ACCEL; m <= AP_MODE_EP11; m++) {
+		if (!strcmp(s, ap_mode_name(m))) {
+			*mode = m;
+			return 0;
+		}
+	}
+	return topo_error(cx, field, "'%s' is not one of \"accel\", \"cca\", \"ep11\"", s);
+}
+
+static int parse_ap_adapter_elem(struct topo_ctx *cx, const char *base, struct json_object *obj,
+				 void *elem)
+{
+	struct ap_adapter_desc *a = elem;
+	char field[TOPO_FIELD_MAX];
+	bool has_id = false, has_type = false, has_mode = false;
+	int ret = get_object(cx, base, obj);
+
+	if (ret)
+		return ret;
+	*a = (struct ap_adapter_desc){ .depth = 8, .configured = true, .in_config = true };
+	json_object_object_foreach(obj, key, val) {
+		field_key(field, base, key);
+		if (!strcmp(key, "id")) {
+			ret = get_u32(cx, field, val, AP_DEVICES - 1, &a->id);
+			has_id = true;
+		} else if (!strcmp(key, "type")) {
+			ret = parse_ap_type(cx, field, val, &a->type);
+			has_type = true;
+		} else if (!strcmp(key, "mode")) {
+			ret = parse_ap_mode(cx, field, val, &a->mode);
+			has_mode = true;
+		} else if (!strcmp(key, "depth")) {
+			ret = get_u32(cx, field, val, 16, &a->depth);
+			if (!ret && !a->depth)
+				ret = topo_error(cx, field, "must be 1..16");
+		} else if (!strcmp(key, "configured")) {
+			ret = get_bool(cx, field, val, &a->configured);
+		} else if (!strcmp(key, "in_config")) {
+			ret = get_bool(cx, field, val, &a->in_config);
+		} else {
+			ret = topo_error(cx, field, "unknown key");
+		}
+		if (ret)
+			return ret;
+	}
+	if (!has_id || !has_type || !has_mode)
+		return topo_error(cx, base, "missing required key '%s'",
+				  !has_id ? "id" : !has_type ? "type" : "mode");
+	return 0;
+}
+
+static void ap_adapter_key(const void *elem, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u", ((const struct ap_adapter_desc *)elem)->id);
+}
+
+static const struct topo_array ap_adapters_array = {
+	"ap.adapters", sizeof(struct ap_adapter_desc), parse_ap_adapter_elem, "id", "adapter id",
+	ap_adapter_key,
+};
+
+/* [ids...] into an AP mask (bit order of ap.h). */
+static int parse_ap_domains(struct topo_ctx *cx, const char *field, struct json_object *arr,
+			    unsigned long *mask)
+{
+	char elem[TOPO_FIELD_MAX];
+	int ret = get_array(cx, field, arr);
+
+	for (size_t i = 0; !ret && i < json_object_array_length(arr); i++) {
+		unsigned int id;
+
+		field_index(elem, field, i);
+		ret = get_u32(cx, elem, json_object_array_get_idx(arr, i), AP_DOMAINS - 1, &id);
+		if (!ret)
+			set_bit_inv(id, mask);
+	}
+	return ret;
+}
+
+/* apmask/aqmask: the ap.apmask= parameter, applied to an all-zero mask. */
+static int parse_ap_mask(struct topo_ctx *cx, const char *field, struct json_object *v,
+			 char *out, size_t size)
+{
+	unsigned long mask[AP_MASK_LONGS] = { 0 };
+	int ret = get_string(cx, field, v, out, size);
+
+	if (!ret && ap_parse_mask_str(out, mask, AP_DEVICES))
+		ret = topo_error(cx, field, "'%s' is not an AP mask (hex, or +N,-A-B terms)", out);
+	return ret;
+}
+
+static int parse_ap_key(struct topo_ctx *cx, struct uvf_topo_ap *ap, const char *key,
+			struct json_object *val, bool *has_max)
+{
+	struct ap_machine_desc *d = &ap->machine;
+	char field[TOPO_FIELD_MAX];
+	uint64_t dom;
+	int ret;
+
+	field_key(field, "ap", key);
+	if (!strcmp(key, "apxa"))
+		return get_bool(cx, field, val, &d->apxa);
+	if (!strcmp(key, "interrupts"))
+		return get_bool(cx, field, val, &d->interrupts);
+	if (!strcmp(key, "useirq")) {
+		bool on;
+
+		ret = get_bool(cx, field, val, &on);
+		ap->params.noirq = !on;
+		return ret;
+	}
+	if (!strcmp(key, "max_adapter_id")) {
+		has_max[0] = true;
+		return get_u32(cx, field, val, AP_DEVICES - 1, &d->max_adapter_id);
+	}
+	if (!strcmp(key, "max_domain_id")) {
+		has_max[1] = true;
+		return get_u32(cx, field, val, AP_DOMAINS - 1, &d->max_domain_id);
+	}
+	if (!strcmp(key, "usage_domains"))
+		return parse_ap_domains(cx, field, val, d->usage_domains);
+	if (!strcmp(key, "control_domains"))
+		return parse_ap_domains(cx, field, val, d->control_domains);
+	if (!strcmp(key, "apmask")) {
+		ap->params.apmask = ap->apmask;
+		return parse_ap_mask(cx, field, val, ap->apmask, sizeof(ap->apmask));
+	}
+	if (!strcmp(key, "aqmask")) {
+		ap->params.aqmask = ap->aqmask;
+		return parse_ap_mask(cx, field, val, ap->aqmask, sizeof(ap->aqmask));
+	}
+	if (!strcmp(key, "domain")) {
+		ret = get_uint(cx, field, val, AP_DOMAINS - 1, &dom);
+		ap->params.domain = (int)dom;
+		return ret;
+	}
+	if (!strcmp(key, "adapters"))
+		return parse_array(cx, &ap_adapters_array, val, (void **)&d->adapters,
+				   &d->nadapters);
+	return topo_error(cx, field, "unknown key");
+}
+
+static int parse_ap(struct topo_ctx *cx, struct json_object *obj, struct uvf_topo_ap *ap)
+{
+	struct ap_machine_desc *d = &ap->machine;
+	bool has_max[2] = { false, false };
+	char why[160];
+	int ret = get_object(cx, "ap", obj);
+
+	if (ret)
+		return ret;
+	ap->present = true;
+	d->apxa = true;
+	d->interrupts = true;
+	ap->params.domain = -1;
+	json_object_object_foreach(obj, key, val) {
+		ret = parse_ap_key(cx, ap, key, val, has_max);
+		if (ret)
+			return ret;
+	}
+	if (!has_max[0])
+		d->max_adapter_id = d->apxa ? 255 : 63;
+	if (!has_max[1])
+		d->max_domain_id = d->apxa ? 255 : 15;
+	if (ap_machine_desc_check(d, why, sizeof(why)))
+		return topo_error(cx, "ap", "%s", why);
+	return 0;
+}
+
 /* ---- the document ---- */
 
 /* Groups named by pci[] and not described get the defaults. */
@@ -558,6 +807,10 @@ static int parse_root(struct topo_ctx *cx, struct uvf_topology *t)
 			ret = parse_array(cx, &pci_array, val, (void **)&t->pci, &t->npci);
 		else if (!strcmp(key, "devnodes"))
 			ret = parse_array(cx, &devnodes_array, val, (void **)&t->devnodes, &t->ndevnodes);
+		else if (!strcmp(key, "mdev_sample"))
+			ret = parse_mdev_sample(cx, val, &t->mdev_sample_channels);
+		else if (!strcmp(key, "ap"))
+			ret = parse_ap(cx, val, &t->ap);
 		else
 			ret = topo_error(cx, key, "unknown key");
 		if (ret)
@@ -714,8 +967,15 @@ int topology_load_file(const char *path, struct uvf_topology **out, char *err, s
 /*
  * The built-in host: devices of the test model in the group shapes every
  * rule needs - singletons, a two-function group, and a group made
- * non-viable by a kernel driver bound to one of its functions - and an
- * Intel I/OAT DMA engine with four channels for real drivers (DPDK).
+ * non-viable by a kernel driver bound to one of its functions - an
+ * Intel I/OAT DMA engine with four channels for real drivers (DPDK), a
+ * test function behind an IOMMU that cannot enforce cache coherency (its
+ * DMA may snoop or not: KVM must honour the guest's WBINVD), the
+ * sample mdev parent with eight channels (mdevctl), and an s390 AP
+ * configuration: adapters of every mode and several types, usage domains
+ * 4-8, control domains 4-8 and 11, and masks that reserve adapters 0-3 x
+ * domains 4-6 for the host's zcrypt and leave the rest (adapters 4-5, and
+ * domains 7-8 of every adapter) to vfio_ap.
  */
 static const char default_json[] =
 	"{\n"
@@ -730,8 +990,26 @@ static const char default_json[] =
 	"    { \"bdf\": \"0000:00:06.1\", \"model\": \"uvfio-test\", \"iommu_group\": 6,\n"
 	"      \"driver\": \"snd_hda_intel\" },\n"
 	"    { \"bdf\": \"0000:00:07.0\", \"model\": \"ioat\", \"iommu_group\": 7,\n"
-	"      \"params\": { \"channels\": 4 } }\n"
-	"  ]\n"
+	"      \"params\": { \"channels\": 4 } },\n"
+	"    { \"bdf\": \"0000:00:08.0\", \"model\": \"uvfio-test\", \"iommu_group\": 8,\n"
+	"      \"coherent\": false }\n"
+	"  ],\n"
+	"  \"mdev_sample\": { \"channels\": 8 },\n"
+	"  \"ap\": {\n"
+	"    \"apxa\": true,\n"
+	"    \"usage_domains\": [4, 5, 6, 7, 8],\n"
+	"    \"control_domains\": [4, 5, 6, 7, 8, 11],\n"
+	"    \"apmask\": \"0xf0\",\n"
+	"    \"aqmask\": \"+0-6,+9-255\",\n"
+	"    \"adapters\": [\n"
+	"      { \"id\": 0, \"type\": \"CEX8\", \"mode\": \"accel\" },\n"
+	"      { \"id\": 1, \"type\": \"CEX7\", \"mode\": \"cca\" },\n"
+	"      { \"id\": 2, \"type\": \"CEX6\", \"mode\": \"ep11\" },\n"
+	"      { \"id\": 3, \"type\": \"CEX4\", \"mode\": \"accel\" },\n"
+	"      { \"id\": 4, \"type\": \"CEX8\", \"mode\": \"accel\" },\n"
+	"      { \"id\": 5, \"type\": \"CEX8\", \"mode\": \"cca\" }\n"
+	"    ]\n"
+	"  }\n"
 	"}\n";
 
 const char *topology_default_json(void)
@@ -753,6 +1031,7 @@ void topology_free(struct uvf_topology *t)
 	free(t->pci);
 	free(t->groups);
 	free(t->devnodes);
+	free(t->ap.machine.adapters);
 	json_object_put(t->root);
 	free(t);
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "host.h"
+#include "../ap/ap_bus.h"
 
 struct json_object;
 
@@ -23,6 +24,7 @@ struct uvf_topo_pci {
 	char model[32];			/* a registered PCI model name */
 	unsigned int iommu_group;
 	char driver[32];		/* bound driver: "vfio-pci" (default), "none", or a kernel driver */
+	bool coherent;			/* IOMMU can enforce cache coherency; default true */
 	struct json_object *params;	/* model parameters (an object), or NULL */
 };
 
@@ -44,6 +46,15 @@ struct uvf_topo_devnode {
 	bool has_mode, has_uid, has_gid;	/* which ones the file gives */
 };
 
+/* "ap": the s390 AP crypto configuration of the machine (src/core/ap). */
+struct uvf_topo_ap {
+	bool present;			/* no "ap" key: no AP facility at all */
+	struct ap_machine_desc machine;	/* adapters: calloc'd, freed with the topology */
+	struct ap_bus_params params;	/* apmask/aqmask point at the strings below */
+	char apmask[128];
+	char aqmask[128];
+};
+
 struct uvf_topology {
 	char source[256];		/* file name, or "<built-in>" */
 	char name[64];
@@ -54,6 +65,8 @@ struct uvf_topology {
 	struct uvf_topo_devnode *devnodes;	/* owner/mode overrides */
 	unsigned int ndevnodes;
 	struct uvf_host_params params;	/* "limits" */
+	unsigned int mdev_sample_channels;	/* "mdev_sample": {"channels": N}; 0: none */
+	struct uvf_topo_ap ap;			/* "ap" */
 	struct json_object *root;	/* the whole document, for later layers */
 };
 

@@ -429,6 +429,27 @@ void iommu_group_release_dma_owner(struct iommu_group *g)
 	uvf_mutex_unlock(&g->lock);
 }
 
+bool device_iommu_capable(const struct uvf_device *dev, enum iommu_cap cap)
+{
+	const struct iommu_group *g = dev->iommu_group;
+
+	if (!g || !g->cache_coherent)
+		return false;
+	return cap == IOMMU_CAP_CACHE_COHERENCY || !dev->no_enforce_cache_coherency;
+}
+
+bool iommu_group_enforce_cache_coherency(struct iommu_group *g)
+{
+	struct uvf_device *dev;
+	bool ret = g->cache_coherent;
+
+	uvf_mutex_lock(&g->lock);
+	list_for_each_entry(dev, &g->devices, group_link)
+		ret &= !dev->no_enforce_cache_coherency;
+	uvf_mutex_unlock(&g->lock);
+	return ret;
+}
+
 bool iommu_group_dma_owner_claimed(struct iommu_group *g)
 {
 	bool owned;

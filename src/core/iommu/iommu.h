@@ -121,6 +121,24 @@ void iommu_group_put(struct iommu_group *g);
 int iommu_group_add_device(struct iommu_group *g, struct uvf_device *dev);
 void iommu_group_remove_device(struct uvf_device *dev);
 
+/*
+ * What the IOMMU in front of a device can do (device_iommu_capable).
+ * CACHE_COHERENCY: it can make DMA snoop the CPU caches (IOMMU_CACHE), the
+ * group's topology property, which VFIO and iommufd require.
+ * ENFORCE_CACHE_COHERENCY: it can also block PCIe No-Snoop, so that DMA is
+ * coherent whatever the device asks; a device without it ("coherent":
+ * false in the topology) makes KVM honour the guest's WBINVD.
+ */
+enum iommu_cap {
+	IOMMU_CAP_CACHE_COHERENCY,
+	IOMMU_CAP_ENFORCE_CACHE_COHERENCY,
+};
+
+bool device_iommu_capable(const struct uvf_device *dev, enum iommu_cap cap);
+/* A domain attached to g can enforce coherency: every member's IOMMU can
+ * (the kernel's domain op enforce_cache_coherency after attaching g). */
+bool iommu_group_enforce_cache_coherency(struct iommu_group *g);
+
 /* Ownership (iommu_group_claim_dma_owner & co). */
 int iommu_group_claim_dma_owner(struct iommu_group *g, void *owner);
 void iommu_group_release_dma_owner(struct iommu_group *g);

@@ -133,7 +133,8 @@ int __iommufd_device_bind(struct iommufd_ctx *ictx, struct uvf_device *dev,
 	idev->holds_ctx = hold_ctx;
 	if (hold_ctx)
 		iommufd_ctx_get(ictx);
-	idev->enforce_cache_coherency = group->cache_coherent;
+	idev->enforce_cache_coherency =
+		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
 	list_init(&idev->group_item);
 	idev->igroup = igroup;
 	/* The binding driver is a user until unbind. */

@@ -46,9 +46,10 @@ static int generic_alloc_paging(struct iommufd_device *idev, struct iommufd_hwpt
 
 	if (data)
 		return -EOPNOTSUPP;
+	/* The domain can enforce coherency if the device's IOMMU can. */
 	hwpt->common.domain = iommu_domain_alloc_paging(&hwpt->ioas->iopt, g->pgsize_bitmap,
 							g->aperture_start, g->aperture_end,
-							g->cache_coherent);
+							idev->enforce_cache_coherency);
 	if (!hwpt->common.domain)
 		return -ENOMEM;
 	hwpt->dirty_pgshift = UVF_PAGE_SHIFT;
@@ -68,7 +69,8 @@ static int generic_attach_check(struct iommufd_device *idev, struct iommufd_hw_p
 	if (d->pgsize_bitmap != g->pgsize_bitmap || d->aperture_start != g->aperture_start ||
 	    d->aperture_end != g->aperture_end)
 		return -EINVAL;
-	if (paging->enforce_cache_coherency && !g->cache_coherent)
+	/* An enforcing domain cannot take a device whose IOMMU cannot block No-Snoop. */
+	if (paging->enforce_cache_coherency && !idev->enforce_cache_coherency)
 		return -EINVAL;
 	return 0;
 }

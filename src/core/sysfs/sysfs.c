@@ -48,6 +48,10 @@ struct sysfs_node {
 
 	/* show/store calls running on this node (kernfs' active references) */
 	atomic_int active;
+	/* sysfs_remove_self: the first caller wins (under tree->lock); the
+	 * others wait for 'suicided' and the winner's call to end */
+	bool suicidal;
+	atomic_bool suicided;
 
 	/* SYSFS_DIR: sorted by name, each entry holds the tree's reference */
 	struct sysfs_node **children;
@@ -76,6 +80,7 @@ struct sysfs_tree {
  */
 struct active_frame {
 	struct sysfs_node *node;
+	bool broken;			/* sysfs_remove_self gave its count back */
 	struct active_frame *next;
 };
 
@@ -111,6 +116,7 @@ static struct sysfs_node *node_alloc(struct sysfs_tree *t, const char *name,
 	n->ino = atomic_fetch_add(&t->next_ino, 1);
 	atomic_init(&n->removed, false);
 	atomic_init(&n->active, 0);
+	atomic_init(&n->suicided, false);
 	return n;
 }
 
@@ -372,7 +378,7 @@ static int active_held_by_me(const struct sysfs_node *n)
 	int held = 0;
 
 	for (const struct active_frame *f = active_frames; f; f = f->next)
-		held += f->node == n;
+		held += f->node == n && !f->broken;
 	return held;
 }
 
@@ -454,22 +460,76 @@ static bool active_get(struct sysfs_node *n, struct active_frame *f)
 	if (!ok)
 		return false;
 	f->node = n;
+	f->broken = false;
 	f->next = active_frames;
 	active_frames = f;
 	return true;
 }
 
-static void active_put(struct sysfs_node *n, struct active_frame *f)
+static void drain_wake(struct sysfs_tree *t)
 {
-	struct sysfs_tree *t = n->tree;
-
-	active_frames = f->next;
-	atomic_fetch_sub(&n->active, 1);
-	if (!node_removed(n))
-		return;
 	uvf_mutex_lock(&t->drain_lock);
 	pthread_cond_broadcast(&t->drain_cond);
 	uvf_mutex_unlock(&t->drain_lock);
+}
+
+static void active_put(struct sysfs_node *n, struct active_frame *f)
+{
+	active_frames = f->next;
+	atomic_fetch_sub(&n->active, 1);
+	if (node_removed(n))
+		drain_wake(n->tree);
+}
+
+static struct active_frame *active_frame_of(const struct sysfs_node *n)
+{
+	for (struct active_frame *f = active_frames; f; f = f->next)
+		if (f->node == n)
+			return f;
+	return NULL;
+}
+
+/*
+ * kernfs_remove_self: our own call stops counting (break_active_protection)
+ * so that neither our removal nor a competing one waits for it; the first
+ * caller removes the node, the others wait until it is removed and every
+ * call on it, the winner's included, has returned.  Then the count comes
+ * back for our frame, which active_put drops as usual.
+ */
+bool sysfs_remove_self(struct sysfs_node *n)
+{
+	struct active_frame *f = active_frame_of(n);
+	struct sysfs_tree *t = n->tree;
+	bool winner;
+
+	if (!f || f->broken) {
+		uvf_warn("sysfs", "%s: remove_self outside its own show/store", n->name);
+		return false;
+	}
+	f->broken = true;
+	atomic_fetch_sub(&n->active, 1);
+	drain_wake(t);
+
+	uvf_write_lock(&t->lock);
+	winner = !n->suicidal;
+	n->suicidal = true;
+	uvf_rw_unlock(&t->lock);
+
+	if (winner)
+		sysfs_remove(n);
+	/* The winner's count comes back together with 'suicided', so a loser
+	 * that sees one sees the other and waits for the winner's return. */
+	uvf_mutex_lock(&t->drain_lock);
+	if (winner) {
+		atomic_store(&n->suicided, true);
+		pthread_cond_broadcast(&t->drain_cond);
+	}
+	while (!winner && (!atomic_load(&n->suicided) || atomic_load(&n->active)))
+		pthread_cond_wait(&t->drain_cond, &t->drain_lock.m);
+	atomic_fetch_add(&n->active, 1);
+	f->broken = false;
+	uvf_mutex_unlock(&t->drain_lock);
+	return winner;
 }
 
 /* ---- the tree ---- */

@@ -111,6 +111,14 @@ struct sysfs_node *sysfs_add_link_path(struct sysfs_node *parent, const char *na
 /* Recursive; removing a node already removed does nothing (the caller must
  * still hold a reference on it then). */
 void sysfs_remove(struct sysfs_node *node);
+/*
+ * From within node's own store (kernfs_remove_self, device_remove_file_self):
+ * remove it without waiting for this call, and arbitrate between callers
+ * doing the same at once: the first returns true; the others wait until
+ * the first one's store has returned, and return false.  The caller keeps
+ * using priv until its store returns, as the kernel's remove_store does.
+ */
+bool sysfs_remove_self(struct sysfs_node *node);
 void sysfs_set_owner(struct sysfs_node *node, uid_t uid, gid_t gid);
 void sysfs_set_mode(struct sysfs_node *node, mode_t mode);
 

@@ -110,6 +110,15 @@ void vfio_device_cdev_del(struct vfio_device *vdev)
 	devnode_del(vdev->dev->host, &vdev->cdev_node);
 }
 
+static void vfio_df_get_kvm_safe(struct vfio_device_file *df)
+{
+	struct vfio_core *core = df->device->dev->host->vfio;
+
+	uvf_mutex_lock(&core->kvm_ref_lock);
+	vfio_device_get_kvm_safe(df->device, df->kvm);
+	uvf_mutex_unlock(&core->kvm_ref_lock);
+}
+
 /* ---- the ioctls -------------------------------------------------------------------------- */
 
 long vfio_df_ioctl_bind_iommufd(struct vfio_device_file *df, struct uvf_caller *c,
@@ -141,9 +150,11 @@ long vfio_df_ioctl_bind_iommufd(struct vfio_device_file *df, struct uvf_caller *
 		df->iommufd = NULL;
 		goto out_unlock;
 	}
-	/* The device keeps the KVM the file had at bind. */
+	/* The device takes the VM the file is registered with (KVM-VFIO), if
+	 * any, until unbind.  Only a device not open already: a second cdev
+	 * fd of an open device fails below and must not touch its VM. */
 	if (!vdev->open_count)
-		vdev->kvm = df->kvm;
+		vfio_df_get_kvm_safe(df);
 	ret = vfio_df_open(df, c);
 	if (ret)
 		goto out_put;
@@ -160,7 +171,7 @@ out_close:
 	vfio_df_close(df);
 out_put:
 	if (!vdev->open_count)
-		vdev->kvm = NULL;
+		vfio_device_put_kvm(vdev);
 	iommufd_ctx_put(df->iommufd);
 	df->iommufd = NULL;
 out_unlock:
@@ -178,7 +189,7 @@ void vfio_df_unbind_iommufd(struct vfio_device_file *df)
 		return;
 	uvf_mutex_lock(&vdev->dev_set->lock);
 	vfio_df_close(df);
-	vdev->kvm = NULL;
+	vfio_device_put_kvm(vdev);
 	iommufd_ctx_put(df->iommufd);
 	vdev->cdev_opened = false;
 	uvf_mutex_unlock(&vdev->dev_set->lock);

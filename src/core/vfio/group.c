@@ -401,6 +401,38 @@ struct vfio_group *vfio_group_from_file(struct uvf_file *f)
 	return f->ops == &vfio_group_fops ? f->private_data : NULL;
 }
 
+bool vfio_file_is_group(struct uvf_file *f)
+{
+	return vfio_group_from_file(f) != NULL;
+}
+
+/*
+ * A device whose IOMMU cannot block No-Snoop makes any domain of the group
+ * unable to; with every one able, the domain VFIO attaches enforces it.
+ */
+bool vfio_group_enforced_coherent(struct vfio_group *group)
+{
+	struct vfio_device *vdev;
+	bool ret = true;
+
+	uvf_mutex_lock(&group->device_lock);
+	list_for_each_entry(vdev, &group->device_list, group_next) {
+		if (!device_iommu_capable(vdev->dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY)) {
+			ret = false;
+			break;
+		}
+	}
+	uvf_mutex_unlock(&group->device_lock);
+	return ret;
+}
+
+void vfio_group_set_kvm(struct vfio_group *group, struct kvm *kvm)
+{
+	uvf_mutex_lock(&group->core->kvm_ref_lock);
+	group->kvm = kvm;
+	uvf_mutex_unlock(&group->core->kvm_ref_lock);
+}
+
 /* ---- the group file ----------------------------------------------------- */
 
 static long vfio_group_ioctl_get_status(struct vfio_group *group, struct uvf_caller *c,
@@ -538,6 +570,17 @@ static struct vfio_device *vfio_device_get_from_name(struct vfio_group *group,
 	return found;
 }
 
+static void vfio_device_group_get_kvm_safe(struct vfio_device *vdev)
+{
+	struct vfio_core *core = vdev->group->core;
+
+	/* Under kvm_ref_lock the group's VM cannot be unregistered and freed
+	 * between reading it and taking the reference. */
+	uvf_mutex_lock(&core->kvm_ref_lock);
+	vfio_device_get_kvm_safe(vdev, vdev->group->kvm);
+	uvf_mutex_unlock(&core->kvm_ref_lock);
+}
+
 static int vfio_df_group_open(struct vfio_device_file *df, struct uvf_caller *c)
 {
 	struct vfio_device *vdev = df->device;
@@ -550,9 +593,13 @@ static int vfio_df_group_open(struct vfio_device_file *df, struct uvf_caller *c)
 		return -EINVAL;
 	}
 	uvf_mutex_lock(&vdev->dev_set->lock);
-	/* The device keeps the KVM the group had at its first open. */
+	/*
+	 * At the first open the device takes the VM the group is registered
+	 * with (KVM-VFIO), if any, and keeps a reference until the last close:
+	 * open_device sees it.  Later registrations do not reach an open device.
+	 */
 	if (!vdev->open_count)
-		vdev->kvm = group->kvm;
+		vfio_device_group_get_kvm_safe(vdev);
 	df->iommufd = group->iommufd;
 	/* No-IOMMU on an iommufd: no translation may have been asked for. */
 	if (df->iommufd && vfio_device_is_noiommu(vdev) && !vdev->open_count &&
@@ -577,7 +624,7 @@ static int vfio_df_group_open(struct vfio_device_file *df, struct uvf_caller *c)
 out_put_kvm:
 	df->iommufd = NULL;
 	if (!vdev->open_count)
-		vdev->kvm = NULL;
+		vfio_device_put_kvm(vdev);
 out:
 	uvf_mutex_unlock(&vdev->dev_set->lock);
 	uvf_mutex_unlock(&group->group_lock);
@@ -595,7 +642,7 @@ struct uvf_file *vfio_df_group_close(struct vfio_device_file *df)
 	put = vfio_df_close(df);
 	df->iommufd = NULL;
 	if (!vdev->open_count)
-		vdev->kvm = NULL;
+		vfio_device_put_kvm(vdev);
 	uvf_mutex_unlock(&vdev->dev_set->lock);
 	uvf_mutex_unlock(&group->group_lock);
 	return put;

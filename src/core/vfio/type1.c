@@ -931,11 +931,13 @@ static struct type1_group *type1_find_group(struct vfio_iommu *iommu, struct iom
 static int type1_attach_domain(struct vfio_iommu *iommu, struct type1_group *tg)
 {
 	struct iommu_group *g = tg->iommu_group;
+	/* VFIO turns enforcement on wherever the IOMMU can block No-Snoop. */
+	bool enforce_cc = iommu_group_enforce_cache_coherency(g);
 	struct type1_domain *d;
 	int ret;
 
 	list_for_each_entry(d, &iommu->domain_list, next) {
-		if (d->enforce_cache_coherency == g->cache_coherent &&
+		if (d->enforce_cache_coherency == enforce_cc &&
 		    !iommu_attach_group(d->domain, g)) {
 			list_add(&tg->next, &d->group_list);
 			return 0;
@@ -945,9 +947,9 @@ static int type1_attach_domain(struct vfio_iommu *iommu, struct type1_group *tg)
 	if (!d)
 		return -ENOMEM;
 	list_init(&d->group_list);
-	d->enforce_cache_coherency = g->cache_coherent;
+	d->enforce_cache_coherency = enforce_cc;
 	d->domain = iommu_domain_alloc_paging(&iommu->iopt, g->pgsize_bitmap, g->aperture_start,
-					      g->aperture_end, g->cache_coherent);
+					      g->aperture_end, enforce_cc);
 	if (!d->domain) {
 		free(d);
 		return -ENOMEM;

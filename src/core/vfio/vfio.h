@@ -26,6 +26,7 @@ struct vfio_group;
 struct sysfs_node;
 struct iommufd_device;
 struct iommufd_access;
+struct kvm;
 
 struct vfio_device_ops {
 	const char *name;
@@ -71,7 +72,10 @@ struct vfio_device {
 	struct sysfs_node *sysfs_dev;	/* <device>/vfio-dev/vfioN, which
 					 * /sys/class/vfio-dev/vfioN links to */
 	struct sysfs_node *sysfs_class_link;
-	void *kvm;			/* set at first open from the opener's KVM */
+	/* The VM its group or cdev file was registered with (KVM-VFIO) when it
+	 * was first opened / bound, referenced until the last close; NULL if
+	 * none.  open_device sees it: drivers that need a VM check it there. */
+	struct kvm *kvm;
 	void *priv;			/* the driver's */
 	/* unregistration waits here for the last file to close */
 	pthread_cond_t comp;
@@ -110,6 +114,29 @@ unsigned int vfio_device_set_open_count(struct vfio_device_set *dev_set);
  */
 int vfio_dma_rw(struct vfio_device *vdev, uint64_t iova, void *data, size_t len,
 		bool write);
+
+/* ---- what KVM asks of VFIO files (KVM-VFIO device) ---------------------- */
+
+/* A VFIO group file or device file (GET_DEVICE_FD or cdev). */
+bool vfio_file_is_valid(struct uvf_file *f);
+bool vfio_file_is_group(struct uvf_file *f);
+/*
+ * DMA through the file is always CPU-cache coherent: every device of the
+ * group (or the device) sits behind an IOMMU that can block No-Snoop
+ * (IOMMU_CAP_ENFORCE_CACHE_COHERENCY).  false means the user may need
+ * WBINVD.  true for a file that is not a VFIO file.
+ */
+bool vfio_file_enforced_coherent(struct uvf_file *f);
+/* Record the VM (or NULL) on the file; a device opened (group path) or
+ * bound (cdev) afterwards takes it into vfio_device.kvm. */
+void vfio_file_set_kvm(struct uvf_file *f, struct kvm *kvm);
+/* "group NAME" or "device vfioN DEVNAME" for listings; -EINVAL if not VFIO. */
+int vfio_file_describe(struct uvf_file *f, char *buf, size_t size);
+/* "uvfio vms": a "user VMID device vfioN DEVNAME" line per registered device
+ * holding kvm (it took the VM at first open / bind).  No KVM lock held. */
+struct kvm_show_buf;
+void vfio_show_kvm_users(struct uvf_host *h, struct kvm *kvm, unsigned int vm_id,
+			 struct kvm_show_buf *sb);
 
 /* ---- capability chains (VFIO_*_INFO) ----------------------------------- */
 

@@ -23,6 +23,7 @@
 #include "../host/device.h"
 #include "../iommu/iommu.h"
 #include "../sysfs/sysfs.h"
+#include "../kvm/kvm.h"
 #include "../base/log.h"
 
 #ifndef VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
@@ -42,6 +43,7 @@ int vfio_core_init(struct uvf_host *h)
 	core->host = h;
 	uvf_mutex_init(&core->lock);
 	uvf_mutex_init(&core->comp_lock);
+	uvf_mutex_init(&core->kvm_ref_lock);
 	list_init(&core->group_list);
 	list_init(&core->dev_sets);
 	idtable_init(&core->group_minors);
@@ -75,6 +77,7 @@ void vfio_core_exit(struct uvf_host *h)
 	vfio_group_exit(core);
 	idtable_destroy(&core->group_minors);
 	idtable_destroy(&core->device_indexes);
+	uvf_mutex_destroy(&core->kvm_ref_lock);
 	uvf_mutex_destroy(&core->comp_lock);
 	uvf_mutex_destroy(&core->lock);
 	h->vfio = NULL;
@@ -381,6 +384,24 @@ void vfio_unregister_group_dev(struct vfio_device *vdev)
 	pthread_cond_destroy(&vdev->comp);
 }
 
+/* ---- the device's VM ---------------------------------------------------- */
+
+void vfio_device_get_kvm_safe(struct vfio_device *vdev, struct kvm *kvm)
+{
+	/* A VM on its way out is as good as none. */
+	if (!kvm || !kvm_get_kvm_safe(kvm))
+		return;
+	vdev->kvm = kvm;
+}
+
+void vfio_device_put_kvm(struct vfio_device *vdev)
+{
+	if (!vdev->kvm)
+		return;
+	kvm_put_kvm(vdev->kvm);
+	vdev->kvm = NULL;
+}
+
 /* ---- opening and closing ------------------------------------------------ */
 
 struct vfio_device_file *vfio_allocate_device_file(struct vfio_device *vdev)
@@ -575,6 +596,104 @@ const struct uvf_file_ops vfio_device_fops = {
 	.mmap = vfio_device_fops_mmap,
 	.release = vfio_device_fops_release,
 };
+
+/* ---- VFIO files as KVM sees them ------------------------------------------ */
+
+static struct vfio_device *vfio_device_from_file(struct uvf_file *f)
+{
+	struct vfio_device_file *df = f->private_data;
+
+	return f->ops == &vfio_device_fops ? df->device : NULL;
+}
+
+bool vfio_file_is_valid(struct uvf_file *f)
+{
+	return vfio_group_from_file(f) || vfio_device_from_file(f);
+}
+
+bool vfio_file_enforced_coherent(struct uvf_file *f)
+{
+	struct vfio_device *vdev;
+	struct vfio_group *group;
+
+	group = vfio_group_from_file(f);
+	if (group)
+		return vfio_group_enforced_coherent(group);
+	vdev = vfio_device_from_file(f);
+	if (vdev)
+		return device_iommu_capable(vdev->dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+	return true;
+}
+
+/* The cdev path takes the VM from the file at bind. */
+static void vfio_device_file_set_kvm(struct uvf_file *f, struct kvm *kvm)
+{
+	struct vfio_device_file *df = f->private_data;
+	struct vfio_core *core = vfio_device_core(df->device);
+
+	uvf_mutex_lock(&core->kvm_ref_lock);
+	df->kvm = kvm;
+	uvf_mutex_unlock(&core->kvm_ref_lock);
+}
+
+void vfio_file_set_kvm(struct uvf_file *f, struct kvm *kvm)
+{
+	struct vfio_group *group = vfio_group_from_file(f);
+
+	if (group)
+		vfio_group_set_kvm(group, kvm);
+	if (vfio_device_from_file(f))
+		vfio_device_file_set_kvm(f, kvm);
+}
+
+int vfio_file_describe(struct uvf_file *f, char *buf, size_t size)
+{
+	struct vfio_group *group = vfio_group_from_file(f);
+	struct vfio_device *vdev = vfio_device_from_file(f);
+
+	if (group)
+		snprintf(buf, size, "group %s", group->name);
+	else if (vdev)
+		snprintf(buf, size, "device vfio%u %s", vdev->index, vdev->dev->name);
+	else
+		return -EINVAL;
+	return 0;
+}
+
+struct vfio_kvm_users {
+	struct kvm *kvm;
+	unsigned int vm_id;
+	struct kvm_show_buf *sb;
+};
+
+static int vfio_show_kvm_user(uint32_t index, void *ptr, void *arg)
+{
+	struct vfio_kvm_users *u = arg;
+	struct vfio_device *vdev = ptr;
+	bool holds;
+
+	uvf_mutex_lock(&vdev->dev_set->lock);
+	holds = vdev->kvm == u->kvm;
+	uvf_mutex_unlock(&vdev->dev_set->lock);
+	if (holds)
+		kvm_show_printf(u->sb, "user %u device vfio%u %s\n", u->vm_id, index,
+				vdev->dev->name);
+	return 0;
+}
+
+void vfio_show_kvm_users(struct uvf_host *h, struct kvm *kvm, unsigned int vm_id,
+			 struct kvm_show_buf *sb)
+{
+	struct vfio_kvm_users u = { kvm, vm_id, sb };
+	struct vfio_core *core = h->vfio;
+
+	if (!core)
+		return;
+	/* Registered devices stay in the index table until unregistered. */
+	uvf_mutex_lock(&core->lock);
+	idtable_for_each(&core->device_indexes, vfio_show_kvm_user, &u);
+	uvf_mutex_unlock(&core->lock);
+}
 
 /* ---- DMA for emulated devices ------------------------------------------- */
 

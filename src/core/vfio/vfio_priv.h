@@ -27,6 +27,8 @@
  *   (vfio_device_block_group) before dev_set->lock
  *   group->device_lock (device list; leaf)
  *   core->comp_lock (registration completion; leaf)
+ *   core->kvm_ref_lock (group->kvm, df->kvm; leaf: taken under the KVM-VFIO
+ *   device's lock and under dev_set->lock)
  */
 #ifndef UVF_VFIO_PRIV_H
 #define UVF_VFIO_PRIV_H
@@ -71,6 +73,7 @@ struct vfio_core {
 	struct sysfs_node *class_vfio;		/* /sys/class/vfio */
 	struct sysfs_node *class_vfio_dev;	/* /sys/class/vfio-dev */
 	struct sysfs_node *virtual_vfio;	/* /sys/devices/virtual/vfio */
+	struct uvf_mutex kvm_ref_lock;		/* group->kvm, df->kvm (kvm_ref_lock) */
 };
 
 struct vfio_group {
@@ -93,7 +96,7 @@ struct vfio_group {
 	struct uvf_file *opened_file;		/* the one open group file */
 	unsigned int cdev_device_open_cnt;	/* devices bound through their cdev */
 	struct iommufd_ctx *iommufd;		/* SET_CONTAINER with an iommufd (referenced) */
-	void *kvm;
+	struct kvm *kvm;			/* KVM-VFIO's; core->kvm_ref_lock */
 
 	struct uvf_mutex device_lock;
 	struct list_head device_list;		/* struct vfio_device.group_next */
@@ -132,7 +135,7 @@ struct vfio_device_file {
 	struct vfio_device *device;
 	struct vfio_group *group;		/* group path; NULL for a cdev open */
 	bool access_granted;
-	void *kvm;
+	struct kvm *kvm;			/* KVM-VFIO's (cdev bind); core->kvm_ref_lock */
 	struct iommufd_ctx *iommufd;		/* bound on an iommufd (cdev: referenced) */
 	uint32_t devid;				/* the iommufd DEVICE/ACCESS id */
 };
@@ -155,6 +158,10 @@ struct vfio_group *vfio_group_from_file(struct uvf_file *f);
 /* Close a group-path device file; returns the group file to put once no
  * lock is held (NULL if none). */
 struct uvf_file *vfio_df_group_close(struct vfio_device_file *df);
+/* KVM-VFIO: whether every device of the group can enforce coherency; the
+ * group's VM (group->kvm, taken at first open). */
+bool vfio_group_enforced_coherent(struct vfio_group *group);
+void vfio_group_set_kvm(struct vfio_group *group, struct kvm *kvm);
 void vfio_group_get(struct vfio_group *group);
 void vfio_group_put(struct vfio_group *group);
 
@@ -195,6 +202,11 @@ static inline bool vfio_device_is_noiommu(const struct vfio_device *vdev)
 {
 	return vdev->group && vdev->group->type == VFIO_NO_IOMMU;
 }
+
+/* vdev->kvm at first open / bind and last close (dev_set->lock held):
+ * a reference on kvm unless it is NULL or being destroyed. */
+void vfio_device_get_kvm_safe(struct vfio_device *vdev, struct kvm *kvm);
+void vfio_device_put_kvm(struct vfio_device *vdev);
 
 bool vfio_device_try_get_registration(struct vfio_device *vdev);
 void vfio_device_put_registration(struct vfio_device *vdev);
