@@ -135,7 +135,7 @@ static struct uvf_file *channel_fget(struct uvf_caller *c, int fd)
 		return NULL;
 	other = channel_find_fd(r->ch->d, local);
 	if (!other)
-		return NULL;
+		return file_alloc_foreign(r->ch->d->host, c);
 	f = channel_file(other);
 	channel_put(other);
 	return f;

@@ -234,6 +234,12 @@ static void test_file_add_errors(void)
 	vt_expect_errno(file_add(dev, 1000), EBADF);
 	vt_expect_errno(file_add(dev, container), EINVAL);
 	vt_expect_errno(file_add(dev, vm), EINVAL);
+	/* neither VFIO nor uvfio's: a valid fd of the wrong kind */
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	vt_expect_errno(file_add(dev, devnull), EINVAL);
+	vt_expect_errno(file_del(dev, devnull), ENOENT);
+	close(devnull);
 	vt_expect_eq(file_add(dev, g3), 0);
 	vt_expect_errno(file_add(dev, g3), EEXIST);
 	dup3 = dup(g3);

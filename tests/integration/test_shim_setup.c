@@ -140,6 +140,11 @@ static void test_group(void)
 	vt_expect_errno(ioctl(g, VFIO_GROUP_GET_DEVICE_FD, VT_BDF), EINVAL);
 	vt_expect_errno(ioctl(g, VFIO_GROUP_SET_CONTAINER, &bad), EBADF);
 	vt_expect_errno(ioctl(g, VFIO_GROUP_SET_CONTAINER, &g), EBADFD);
+	/* a file of the machine's own is a file all the same: not a container */
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	vt_expect_errno(ioctl(g, VFIO_GROUP_SET_CONTAINER, &devnull), EBADFD);
+	close(devnull);
 	vt_expect_ok(ioctl(g, VFIO_GROUP_SET_CONTAINER, &c));
 	vt_expect_ok(ioctl(g, VFIO_GROUP_GET_STATUS, &status));
 	vt_expect_eq(status.flags, VFIO_GROUP_FLAGS_VIABLE | VFIO_GROUP_FLAGS_CONTAINER_SET);

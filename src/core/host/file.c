@@ -23,6 +23,16 @@ struct uvf_file *file_alloc(struct uvf_host *host, const struct uvf_file_ops *op
 	return f;
 }
 
+/* A file of the machine's, not of this host: it answers nothing. */
+static const struct uvf_file_ops foreign_fops = {
+	.name = "foreign",
+};
+
+struct uvf_file *file_alloc_foreign(struct uvf_host *host, const struct uvf_caller *c)
+{
+	return file_alloc(host, &foreign_fops, NULL, 0, c);
+}
+
 void file_put(struct uvf_file *f)
 {
 	if (!f || !uvf_ref_put(&f->ref))

@@ -53,6 +53,13 @@ struct uvf_file {
 struct uvf_file *file_alloc(struct uvf_host *host, const struct uvf_file_ops *ops,
 			    void *private_data, int f_flags,
 			    const struct uvf_caller *opener);
+/*
+ * A file a caller names that this host does not serve (/dev/null, an
+ * eventfd, a pipe, passed where a VFIO or iommufd file is expected): a file
+ * all the same, so a handler answers as the kernel's does for a valid fd of
+ * the wrong kind (EINVAL, EBADFD), never EBADF.  Its ops do nothing.
+ */
+struct uvf_file *file_alloc_foreign(struct uvf_host *host, const struct uvf_caller *c);
 static inline void file_get(struct uvf_file *f) { uvf_ref_get(&f->ref); }
 /* Drops a reference; the last one runs ops->release and frees f. */
 void file_put(struct uvf_file *f);
