@@ -15,8 +15,13 @@
  *
  * Deviations: a map resolves its vaddr at once even when the container has
  * no IOMMU domain (the kernel does not look at the vaddr then), so a bad
- * vaddr fails with -EFAULT there too.  TYPE1_NESTING (6) is not offered:
- * the emulated IOMMU has no nesting.
+ * vaddr fails with -EFAULT there too.
+ *
+ * TYPE1_NESTING (6) is what 6.12 makes of it: offered (CHECK_EXTENSION 1),
+ * opened as v2 with nesting asked of every domain, and the emulated IOMMU,
+ * like x86's, cannot enable nesting (iommu_enable_nesting: -EINVAL), so a
+ * group with an IOMMU cannot attach; emulated (mdev) groups, which need no
+ * domain, can.
  *
  * Locking: iommu->lock serialises every operation of a container and is
  * the only writer of its io page table's areas.  Lock order:
@@ -72,6 +77,7 @@ struct vfio_iommu {
 	uint64_t pgsize_bitmap;
 	uint64_t num_non_pinned_groups;
 	bool v2;
+	bool nesting;			/* TYPE1_NESTING: every domain must nest */
 	bool dirty_page_tracking;
 };
 
@@ -943,6 +949,9 @@ static int type1_attach_domain(struct vfio_iommu *iommu, struct type1_group *tg)
 			return 0;
 		}
 	}
+	/* iommu_enable_nesting() of a new domain: no emulated IOMMU nests */
+	if (iommu->nesting)
+		return -EINVAL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -1125,6 +1134,7 @@ static long type1_check_extension(struct vfio_core *core, void *data, unsigned l
 	switch (arg) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_TYPE1_NESTING_IOMMU:
 	case VFIO_UNMAP_ALL:
 		return 1;
 	case VFIO_UPDATE_VADDR:
@@ -1142,13 +1152,15 @@ static int type1_open(struct vfio_core *core, struct uvf_caller *c, unsigned lon
 {
 	struct vfio_iommu *iommu;
 
-	if (arg != VFIO_TYPE1_IOMMU && arg != VFIO_TYPE1v2_IOMMU)
+	if (arg != VFIO_TYPE1_IOMMU && arg != VFIO_TYPE1v2_IOMMU &&
+	    arg != VFIO_TYPE1_NESTING_IOMMU)
 		return -EINVAL;
 	iommu = calloc(1, sizeof(*iommu));
 	if (!iommu)
 		return -ENOMEM;
 	iommu->core = core;
-	iommu->v2 = arg == VFIO_TYPE1v2_IOMMU;
+	iommu->nesting = arg == VFIO_TYPE1_NESTING_IOMMU;
+	iommu->v2 = arg != VFIO_TYPE1_IOMMU;
 	uvf_mutex_init(&iommu->lock);
 	iopt_init(&iommu->iopt, UVF_PAGE_SIZE);
 	iommu->iopt.release_front_data = type1_remove_dma;
