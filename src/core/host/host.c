@@ -25,6 +25,7 @@
 #include "../ap/ap_bus.h"
 #include "fault_inject.h"
 #include "../pci/pci.h"
+#include "../pci/vfio_pci.h"
 
 /* A kernel driver named by the topology: it exists only to be bound and to
  * make its device's group non-viable, as a real ahci or snd_hda_intel would. */
@@ -70,6 +71,7 @@ static const struct uvf_driver *kernel_driver_get(struct host_priv *hp, const ch
 		free(kd);
 		return NULL;
 	}
+	pci_driver_files_add(h, &kd->drv);
 	list_add_tail(&kd->link, &hp->kernel_drivers);
 	return &kd->drv;
 }
@@ -149,6 +151,9 @@ static int host_bind_pci(struct host_priv *hp, const struct uvf_topology *t, uns
 	if (ret)
 		snprintf(err, errlen, "%s: pci[%u].driver: binding '%s' failed: %s",
 			 t->source, i, tp->driver, strerror(-ret));
+	/* A kernel driver's id table: the functions it drives at boot. */
+	else if (drv != &vfio_pci_driver)
+		ret = pci_driver_add_static_id(h, drv, to_pci_dev(dev));
 	return ret;
 }
 
@@ -272,6 +277,7 @@ void host_free(struct uvf_host *h)
 		free(kd);
 	if (h->sysfs)
 		sysfs_tree_free(h->sysfs);
+	pci_driver_core_exit(h);
 	free(h->fault_attrs);
 	uvf_mutex_destroy(&h->lock);
 	free(hp);

@@ -24,6 +24,7 @@ struct kvm_core;
 struct ap_bus;
 struct uvf_topology;
 struct host_fault_attrs;
+struct pci_host;
 
 /* Whether programs get this host's /dev/kvm (topology limits.kvm). */
 enum uvf_kvm_mode {
@@ -63,6 +64,7 @@ struct uvf_host {
 	struct kvm_core *kvm;		/* the KVM layer's state */
 	struct ap_bus *ap;		/* the s390 AP bus; NULL without a topology "ap" */
 	struct uvf_host_params params;
+	struct pci_host *pci;		/* the PCI bus's driver files (pci_driver.c) */
 	struct host_fault_attrs *fault_attrs;	/* /sys/kernel/debug/fail* (fault_inject.c) */
 	char name[64];			/* from the topology */
 };

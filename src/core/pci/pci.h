@@ -138,6 +138,17 @@ static inline bool pci_is_root_bus(const struct pci_bus *bus)
 	return bus->number == 0;
 }
 
+/* ---- pci_driver.c: the drivers' bind/unbind/new_id/remove_id files -------- */
+
+struct uvf_driver;
+int pci_driver_core_init(struct uvf_host *h);
+void pci_driver_core_exit(struct uvf_host *h);
+/* /sys/bus/pci/drivers/<drv>/{bind,unbind,new_id,remove_id} (once per driver). */
+int pci_driver_files_add(struct uvf_host *h, const struct uvf_driver *drv);
+/* A placeholder kernel driver's id table: drv matches pdev by itself. */
+int pci_driver_add_static_id(struct uvf_host *h, const struct uvf_driver *drv,
+			     const struct pci_dev *pdev);
+
 /* ---- pci_dev.c: the bus, devices, models, sysfs ------------------------- */
 
 int pci_host_init(struct uvf_host *h);

@@ -554,10 +554,14 @@ int pci_host_init(struct uvf_host *h)
 {
 	struct sysfs_node *root = sysfs_root(h->sysfs);
 
-	if (!sysfs_mkdir_p(root, "bus/pci/devices") ||
-	    !sysfs_mkdir_p(root, "bus/pci/drivers/vfio-pci"))
+	int ret;
+
+	if (!sysfs_mkdir_p(root, "bus/pci/devices"))
 		return -ENOMEM;
-	return driver_register(h, &vfio_pci_driver);
+	ret = pci_driver_core_init(h);
+	if (!ret)
+		ret = driver_register(h, &vfio_pci_driver);
+	return ret ? ret : pci_driver_files_add(h, &vfio_pci_driver);
 }
 
 /* ---- what models call ---------------------------------------------------- */
