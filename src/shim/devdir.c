@@ -2,6 +2,8 @@
 /*
  * Directory streams of served /dev directories (/dev/vfio): the daemon
  * lists the names (UVP_READDIR) and the shim hands out a DIR of its own.
+ * The same stream lists a machine directory that holds served trees
+ * (/sys/module, /dev): its own entries, then the served names it lacks.
  * It is told apart from glibc's by a magic first word where glibc keeps
  * the directory's fd, which no real stream can hold.  The readdir family
  * is wrapped here; a real stream passes straight through.
@@ -87,6 +89,70 @@ DIR *shim_devdir_open(const char *path)
 	s->len += len;
 	free(body);
 	return (DIR *)s;
+}
+
+/* A stream over names (NUL-separated, taken over), "." and ".." first. */
+static DIR *devdir_from_names(char *names, size_t len)
+{
+	struct shim_devdir *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		free(names);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->magic = DEVDIR_MAGIC;
+	s->names = names;
+	s->len = len;
+	return (DIR *)s;
+}
+
+static bool names_have(const char *names, size_t len, const char *name)
+{
+	for (size_t at = 0; at < len; at += strlen(names + at) + 1)
+		if (!strcmp(names + at, name))
+			return true;
+	return false;
+}
+
+DIR *shim_devdir_open_merged(const char *real_path, const char *served, size_t slen)
+{
+	DIR *real = REAL(opendir)(real_path);
+	size_t len = 0, cap = 4096 + slen;
+	char *names;
+	struct dirent64 *e;
+
+	if (!real)
+		return NULL;
+	names = malloc(cap);
+	if (!names) {
+		REAL(closedir)(real);
+		errno = ENOMEM;
+		return NULL;
+	}
+	while ((e = REAL(readdir64)(real))) {
+		size_t n = strlen(e->d_name) + 1;
+
+		if (len + n + slen > cap) {
+			char *more = realloc(names, cap = 2 * cap + n);
+
+			if (!more)
+				break;
+			names = more;
+		}
+		memcpy(names + len, e->d_name, n);
+		len += n;
+	}
+	REAL(closedir)(real);
+	for (size_t at = 0; at < slen; at += strlen(served + at) + 1) {
+		size_t n = strlen(served + at) + 1;
+
+		if (len + n <= cap && !names_have(names, len, served + at)) {
+			memcpy(names + len, served + at, n);
+			len += n;
+		}
+	}
+	return devdir_from_names(names, len);
 }
 
 struct dirent64 *shim_devdir_read(DIR *d)

@@ -646,8 +646,14 @@ SHIM_EXPORT DIR *opendir(const char *path)
 {
 	struct shim_path p;
 
+	char served[4096];
+	size_t n;
+
 	if (shim_path_classify(AT_FDCWD, path, &p) == SHIM_PATH_DEV)
 		return shim_devdir_open(p.path);
+	n = p.where == SHIM_PATH_PASS ? shim_path_served_children(path, served, sizeof(served)) : 0;
+	if (n)
+		return shim_devdir_open_merged(p.path, served, n);
 	return REAL(opendir)(p.path);
 }
 

@@ -295,6 +295,55 @@ pass:
 	return SHIM_PATH_PASS;
 }
 
+/*
+ * The served names directly under dir when dir is the parent of served
+ * trees but not served itself (/sys/module holds vfio_pci, /dev holds
+ * vfio and iommu): a listing of dir must show them beside the machine's
+ * own entries, as tools list /sys/module to see what is loaded.  NUL-
+ * separated into out; the bytes used.
+ */
+size_t shim_path_served_children(const char *path, char *out, size_t size)
+{
+	char dir[PATH_MAX];
+	size_t dlen, used = 0;
+	int n;
+
+	if (!path || path[0] != '/' || !shim_enabled() || path_fold(path, dir))
+		return 0;
+	if (!path_maybe_served(dir) && strcmp(dir, "/"))
+		return 0;
+	if (!shim_prefix_count() && shim_connect())
+		return 0;
+	if (path_match(dir) >= 0)
+		return 0;	/* served itself: listed by the daemon or the mount */
+	dlen = strcmp(dir, "/") ? strlen(dir) : 0;
+	n = shim_prefix_count();
+	for (int i = 0; i < n; i++) {
+		size_t len, clen;
+		const char *pfx = shim_prefix(i, &len), *child, *end;
+
+		if (pfx[0] != '/' || strchr(pfx, '<') || len <= dlen + 1 ||
+		    strncmp(pfx, dir, dlen) || pfx[dlen] != '/')
+			continue;
+		child = pfx + dlen + 1;
+		end = strchr(child, '/');
+		clen = end ? (size_t)(end - child) : strlen(child);
+		if (!clen || used + clen + 1 > size)
+			continue;
+		/* once per name: prefixes share parents */
+		bool seen = false;
+
+		for (size_t at = 0; at < used && !seen; at += strlen(out + at) + 1)
+			seen = strlen(out + at) == clen && !strncmp(out + at, child, clen);
+		if (seen)
+			continue;
+		memcpy(out + used, child, clen);
+		out[used + clen] = '\0';
+		used += clen + 1;
+	}
+	return used;
+}
+
 static size_t unredirect_prefix(const char *s, size_t len)
 {
 	const char *rt = shim_runtime();

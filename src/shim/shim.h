@@ -274,6 +274,8 @@ int shim_connect(void);
 pid_t shim_daemon_pid(void);
 /* The served prefixes from HELLO (NUL-separated, empty list if none). */
 int shim_prefix_count(void);
+/* The served names directly under path, a parent of served trees (path.c). */
+size_t shim_path_served_children(const char *path, char *out, size_t size);
 const char *shim_prefix(int i, size_t *len);
 
 /* One exchange on socket fd; transport errors are -errno, r->ret the result. */
@@ -402,6 +404,8 @@ int shim_chan_fstat(int fd, struct stat *st);
 /* ---- devdir.c ------------------------------------------------------------ */
 
 DIR *shim_devdir_open(const char *path);
+/* The machine's directory real_path with the served names (NUL-separated) added. */
+DIR *shim_devdir_open_merged(const char *real_path, const char *served, size_t len);
 struct dirent64 *shim_devdir_read(DIR *d);
 int shim_devdir_close(DIR *d);
 void shim_devdir_rewind(DIR *d);

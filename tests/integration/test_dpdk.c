@@ -12,6 +12,7 @@
  * dmadev_autotest has no perf part; bench/bench_ioat measures the model.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
@@ -21,6 +22,7 @@
 #include "vt.h"
 
 #define DPDK_TEST	"/usr/bin/dpdk-test"
+#define DEVBIND		"/usr/bin/dpdk-devbind.py"
 #define IOAT_PMD	"/usr/lib/x86_64-linux-gnu/librte_dma_ioat.so.23"
 #define IOAT_BDF	"0000:00:07.0"
 #define LOG_MAX		(1 << 20)
@@ -59,6 +61,57 @@ static int run_dpdk_test(void)
 	waitpid(pid, &status, 0);
 	printf("# dpdk-test did not finish in %d s\n", TIMEOUT_S);
 	return -1;
+}
+
+/* The driver IOAT_BDF is bound to, "" for none. */
+static const char *bound_driver(char *buf, size_t size)
+{
+	ssize_t n = readlink("/sys/bus/pci/devices/" IOAT_BDF "/driver", buf, size - 1);
+	const char *slash;
+
+	if (n <= 0)
+		return "";
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	return slash ? slash + 1 : buf;
+}
+
+/* Run DPDK's own binding tool as a user would; its exit status. */
+static int devbind(const char *args)
+{
+	char cmd[256];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", DEVBIND, args);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* dpdk-devbind.py: what it reports, unbind, bind back to vfio-pci. */
+static void devbind_cases(int *n, int *failed)
+{
+	char drv[PATH_MAX], line[512];
+	bool listed = false, ok;
+	FILE *f;
+
+	vt_sanitizer_env();	/* python under an ASan shim needs the runtime first */
+	f = popen(DEVBIND " --status-dev dma 2>/dev/null", "r");
+	while (f && fgets(line, sizeof(line), f))
+		listed |= strstr(line, IOAT_BDF) && strstr(line, "drv=vfio-pci");
+	if (f)
+		pclose(f);
+	ok = listed;
+	printf("%sok %d - dpdk-devbind.py lists %s with drv=vfio-pci\n", ok ? "" : "not ", ++*n,
+	       IOAT_BDF);
+	*failed += !ok;
+	ok = devbind("-u " IOAT_BDF) == 0 && !strcmp(bound_driver(drv, sizeof(drv)), "");
+	printf("%sok %d - dpdk-devbind.py -u unbinds it\n", ok ? "" : "not ", ++*n);
+	*failed += !ok;
+	ok = devbind("-b vfio-pci " IOAT_BDF) == 0 &&
+	     !strcmp(bound_driver(drv, sizeof(drv)), "vfio-pci");
+	printf("%sok %d - dpdk-devbind.py -b vfio-pci binds it back (driver_override, bind)\n",
+	       ok ? "" : "not ", ++*n);
+	*failed += !ok;
 }
 
 static char *read_log(void)
@@ -137,10 +190,11 @@ int main(int argc, char **argv)
 		printf("%sok %d - %s\n", ok ? "" : "not ", ++n, name);            \
 		failed += !ok;                                                    \
 	} while (0)
-	printf("1..4\n");
-	if (access(DPDK_TEST, X_OK) || access(IOAT_PMD, R_OK)) {
-		for (int i = 1; i <= 4; i++)
-			printf("ok %d - # SKIP dpdk-test or the ioat PMD is not installed\n", i);
+	printf("1..7\n");
+	if (access(DPDK_TEST, X_OK) || access(IOAT_PMD, R_OK) || access(DEVBIND, X_OK)) {
+		for (int i = 1; i <= 7; i++)
+			printf("ok %d - # SKIP dpdk-test, dpdk-devbind.py or the ioat PMD is not "
+			       "installed\n", i);
 		return 0;
 	}
 	rc = run_dpdk_test();
@@ -155,6 +209,7 @@ int main(int argc, char **argv)
 	    section_has(sec, sec_len, "Running burst capacity Tests") &&
 	    section_error_free(sec, sec_len),
 	    "the instance on the emulated device ran its copy and burst tests with 0 errors");
+	devbind_cases(&n, &failed);
 	if (failed && log) {
 		/* Show the tail of the log to whoever reads the CI output. */
 		size_t len = strlen(log);

@@ -316,6 +316,36 @@ static void test_fd_semantics(void)
 	vt_expect_errno(close(c), EBADF);
 }
 
+/* Does a listing of dir name 'entry'? */
+static bool dir_lists(const char *dir, const char *entry)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	while (d && (e = readdir(d)))
+		found |= !strcmp(e->d_name, entry);
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Tools list /sys/module to see what is loaded, /dev to see what exists. */
+static void test_parent_listings(void)
+{
+	vt_expect(dir_lists("/sys/module", "vfio_pci"));
+	vt_expect(dir_lists("/sys/module/", "vfio_iommu_type1"));
+	vt_expect(dir_lists("/dev", "vfio"));
+	vt_expect(dir_lists("/dev", "iommu"));
+	/* the machine's own entries stay */
+	vt_expect(dir_lists("/dev", "null"));
+	vt_expect(dir_lists("/sys/module", "."));
+	vt_expect(dir_lists("/sys/bus", "pci"));
+	/* a served tree itself is the host's */
+	vt_expect(dir_lists("/sys/bus/pci/devices", VT_BDF));
+	vt_expect(!dir_lists("/sys/module/vfio_pci", "vfio_pci"));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct vt_case cases[] = {
@@ -326,6 +356,7 @@ int main(int argc, char **argv)
 		{ "device info, regions with sparse mmap, irqs", test_device_info, 0 },
 		{ "bad pointers EFAULT, bad argsz EINVAL, unknown ioctls ENOTTY", test_bad_arguments, 0 },
 		{ "device fds are real fds: flags, fstat, /proc/self/fd, close", test_fd_semantics, 0 },
+		{ "listings of /sys/module and /dev show the served entries", test_parent_listings, 0 },
 	};
 
 	return vt_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]));
