@@ -33,34 +33,16 @@ static char log_path[] = "/tmp/uvfio-dpdk-XXXXXX";
 /* Run dpdk-test with its output in log_path; its exit status or -1. */
 static int run_dpdk_test(void)
 {
-	int fd = mkstemp(log_path), status;
-	pid_t pid;
+	char *const argv[] = { DPDK_TEST, "--no-huge", "-m", "256", "--iova-mode=va", "-l", "0",
+			       "-a", IOAT_BDF, "-d", IOAT_PMD, "--no-telemetry", NULL };
+	int fd = mkstemp(log_path), rc;
 
 	if (fd < 0)
 		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		setenv("DPDK_TEST", "dmadev_autotest", 1);
-		vt_sanitizer_env();
-		execl(DPDK_TEST, DPDK_TEST, "--no-huge", "-m", "256", "--iova-mode=va",
-		      "-l", "0", "-a", IOAT_BDF, "-d", IOAT_PMD, "--no-telemetry",
-		      (char *)NULL);
-		_exit(127);
-	}
+	setenv("DPDK_TEST", "dmadev_autotest", 1);
+	rc = vt_run_logged(argv, fd, TIMEOUT_S);
 	close(fd);
-	if (pid < 0)
-		return -1;
-	for (int i = 0; i < TIMEOUT_S * 10; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(100000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	printf("# dpdk-test did not finish in %d s\n", TIMEOUT_S);
-	return -1;
+	return rc;
 }
 
 /* The driver IOAT_BDF is bound to, "" for none. */

@@ -78,32 +78,15 @@ static bool write_long(const char *path, long v)
 /* Run 'bin' under uvfio run with its output in log; its status or -1. */
 static int run_suite(const char *bin, const char *log)
 {
-	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), status;
-	pid_t pid;
+	char *const argv[] = { UVFIO_BIN, "run", "--config", KSELFTEST_HOST, "--", (char *)bin,
+			       NULL };
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc;
 
 	if (fd < 0)
 		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		vt_sanitizer_env();
-		execl(UVFIO_BIN, UVFIO_BIN, "run", "--config", KSELFTEST_HOST, "--", bin,
-		      (char *)NULL);
-		_exit(127);
-	}
+	rc = vt_run_logged(argv, fd, TIMEOUT_S);
 	close(fd);
-	if (pid < 0)
-		return -1;
-	for (int i = 0; i < TIMEOUT_S * 10; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(100000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	printf("# %s did not finish in %d s\n", bin, TIMEOUT_S);
-	return -1;
+	return rc;
 }
 
 static void report(bool ok, const char *suite, const char *name, const char *skip)

@@ -393,3 +393,28 @@ void vt_sanitizer_env(void)
 	setenv("ASAN_OPTIONS", opts, 1);
 #endif
 }
+
+int vt_run_logged(char *const argv[], int fd, unsigned int timeout_s)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		vt_sanitizer_env();
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -1;
+	for (unsigned int i = 0; i < timeout_s * 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	printf("# %s did not finish in %u s\n", argv[0], timeout_s);
+	return -1;
+}

@@ -66,6 +66,14 @@ int vt_main(int argc, char **argv, const struct vt_case *cases, unsigned int n);
  * program (QEMU, dpdk-test) load the ASan runtime the shim needs first. */
 void vt_sanitizer_env(void);
 
+/*
+ * Run argv[0] (a path) with argv, its stdout and stderr into fd, the
+ * sanitizer environment set (vt_sanitizer_env); give up after timeout_s
+ * (SIGKILL, a "# ... did not finish" line).  Its exit status, 128 + the
+ * signal that ended it, or -1.
+ */
+int vt_run_logged(char *const argv[], int fd, unsigned int timeout_s);
+
 /* Record a failure of the current case (it goes on, and fails at the end). */
 void vt_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
