@@ -115,6 +115,26 @@ static int get_string(struct topo_ctx *cx, const char *field, struct json_object
 	return 0;
 }
 
+/* A string that must be one of names[0..n): its index in *idx. */
+static int get_enum(struct topo_ctx *cx, const char *field, struct json_object *v,
+		    const char *const *names, size_t n, unsigned int *idx)
+{
+	char s[32], list[128] = "";
+	int ret = get_string(cx, field, v, s, sizeof(s));
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(s, names[i])) {
+			*idx = (unsigned int)i;
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
+			 i ? ", " : "", names[i]);
+	}
+	return topo_error(cx, field, "'%s' is not one of %s", s, list);
+}
+
 static int get_uint(struct topo_ctx *cx, const char *field, struct json_object *v,
 		    uint64_t max, uint64_t *out)
 {
@@ -170,18 +190,12 @@ static int get_kvm_mode(struct topo_ctx *cx, const char *field, struct json_obje
 	static const char *const names[] = {
 		[UVF_KVM_AUTO] = "auto", [UVF_KVM_ALWAYS] = "always", [UVF_KVM_NEVER] = "never",
 	};
-	char s[16];
-	int ret = get_string(cx, field, v, s, sizeof(s));
+	unsigned int i;
+	int ret = get_enum(cx, field, v, names, ARRAY_SIZE(names), &i);
 
-	if (ret)
-		return ret;
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		if (!strcmp(s, names[i])) {
-			*out = (enum uvf_kvm_mode)i;
-			return 0;
-		}
-	}
-	return topo_error(cx, field, "'%s' is not one of \"auto\", \"always\", \"never\"", s);
+	if (!ret)
+		*out = (enum uvf_kvm_mode)i;
+	return ret;
 }
 
 static int parse_limits(struct topo_ctx *cx, struct json_object *obj,
@@ -575,35 +589,26 @@ static int parse_ap_type(struct topo_ctx *cx, const char *field, struct json_obj
 			 unsigned int *type)
 {
 	static const char *const names[] = { "CEX4", "CEX5", "CEX6", "CEX7", "CEX8" };
-	char s[8];
-	int ret = get_string(cx, field, v, s, sizeof(s));
+	unsigned int i;
+	int ret = get_enum(cx, field, v, names, ARRAY_SIZE(names), &i);
 
-	if (ret)
-		return ret;
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		if (!strcmp(s, names[i])) {
-			*type = AP_DEVICE_TYPE_CEX4 + (unsigned int)i;
-			return 0;
-		}
-	}
-	return topo_error(cx, field, "'%s' is not one of CEX4..CEX8", s);
+	if (!ret)
+		*type = AP_DEVICE_TYPE_CEX4 + i;
+	return ret;
 }
 
 static int parse_ap_mode(struct topo_ctx *cx, const char *field, struct json_object *v,
 			 enum ap_mode *mode)
 {
-	char s[8];
-	int ret = get_string(cx, field, v, s, sizeof(s));
+	static const char *const names[] = {
+		[AP_MODE_ACCEL] = "accel", [AP_MODE_CCA] = "cca", [AP_MODE_EP11] = "ep11",
+	};
+	unsigned int i;
+	int ret = get_enum(cx, field, v, names, ARRAY_SIZE(names), &i);
 
-	if (ret)
-		return ret;
-	for (enum ap_mode m = AP_MODE_ACCEL; m <= AP_MODE_EP11; m++) {
-		if (!strcmp(s, ap_mode_name(m))) {
-			*mode = m;
-			return 0;
-		}
-	}
-	return topo_error(cx, field, "'%s' is not one of \"accel\", \"cca\", \"ep11\"", s);
+	if (!ret)
+		*mode = (enum ap_mode)i;
+	return ret;
 }
 
 static int parse_ap_adapter_elem(struct topo_ctx *cx, const char *base, struct json_object *obj,
