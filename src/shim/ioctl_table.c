@@ -29,6 +29,7 @@
 #include "shim.h"
 /* zcrypt's uAPI is s390's; uvfio carries it (x86 has no <asm/zcrypt.h>). */
 #include "../../include/uapi/asm/zcrypt.h"
+#include "../../include/uapi/linux/uvfio_s390_ap.h"
 
 /* /dev/iommu commands: _IO(';', 0x80 + n), each struct starts with u32 size. */
 #define IOMMUFD_CMD(nr)			_IO(';', 0x80 + (nr))
@@ -383,6 +384,10 @@ static const struct shim_ioc_rule rules[] = {
 	  0, "KVM_GET_DEVICE_ATTR" },
 	{ KVM_HAS_DEVICE_ATTR, K(KVMDEV), SHIM_ARG_PTR, sizeof(struct kvm_device_attr), 0, NULL,
 	  0, "KVM_HAS_DEVICE_ATTR" },
+	/* uvfio's simulated s390 guest: the struct is staged, the message and
+	 * reply buffers it points at go through the memory handle. */
+	{ KVM_S390_UVFIO_AP, K(VM), SHIM_ARG_PTR, sizeof(struct kvm_s390_uvfio_ap), 0, NULL, 0,
+	  "KVM_S390_UVFIO_AP" },
 
 	/* zcrypt (/dev/z90crypt).  The RSA structs are staged; the key parts and
 	 * the output they point at are reached through the memory handle.  The

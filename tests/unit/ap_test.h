@@ -14,6 +14,17 @@
 #include "core/ap/ap.h"
 #include "core/ap/ap_bus.h"
 #include "core/sysfs/sysfs.h"
+#include "core/vfio_ap/vfio_ap.h"
+
+/* The built-in host without the vfio_ap module, as a kernel that has not
+ * loaded it: the bus tests' stand-in driver plays vfio_ap. */
+static inline struct uvf_host *ap_test_host_default(void)
+{
+	struct uvf_host *h = test_host_default();
+
+	vfio_ap_exit(h);
+	return h;
+}
 
 /* The attribute's text without its trailing newline ("" if unreadable). */
 static inline const char *ap_read(struct uvf_host *h, const char *path)

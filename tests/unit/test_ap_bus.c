@@ -40,7 +40,7 @@ static const char *cpath(unsigned int card, const char *attr)
 
 static void test_default_config(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 
 	assert_non_null(ap_bus_get(h));
 	assert_string_equal(ap_read(h, "/bus/ap/ap_max_adapter_id"), "255");
@@ -70,7 +70,7 @@ static void test_layout(void **state)
 		{ "CEX6P", 12, "0x86000000" }, { "CEX4A", 10, "0x6A000000" },
 		{ "CEX8A", 14, "0x6A000000" }, { "CEX8C", 14, "0x92000000" },
 	};
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	char hw[8];
 
 	/* 6 cards + 30 queues on the bus, 6 card directories under the root */
@@ -121,7 +121,7 @@ static void test_layout(void **state)
 
 static void test_nondefault_driver_binds_the_rest(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	struct ap_bus *bus = ap_bus_get(h);
 	struct test_ap_drv t;
 
@@ -152,7 +152,7 @@ static void test_nondefault_driver_binds_the_rest(void **state)
 
 static void test_bind_unbind(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	struct test_ap_drv t;
 
 	assert_errno(test_ap_drv_register(ap_bus_get(h), &t, "vfio_ap_test"), 0);
@@ -186,7 +186,7 @@ static void test_bind_unbind(void **state)
 
 static void test_mask_change_reprobes(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	struct test_ap_drv t;
 
 	assert_errno(test_ap_drv_register(ap_bus_get(h), &t, "vfio_ap_test"), 0);
@@ -222,7 +222,7 @@ static void test_mask_change_reprobes(void **state)
 
 static void test_scans(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	unsigned long long before = strtoull(ap_read(h, "/bus/ap/scans"), NULL, 10);
 
 	assert_errno(ap_write(h, "/bus/ap/scans", "1"), 1);
@@ -240,7 +240,7 @@ static unsigned long long scans(struct uvf_host *h)
 
 static void test_config_change_domain(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	struct test_ap_drv t;
 	unsigned long long n;
 
@@ -280,7 +280,7 @@ static void test_config_change_domain(void **state)
 
 static void test_config_change_adapter(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	struct ap_machine *m = ap_bus_machine(ap_bus_get(h));
 	struct test_ap_drv t;
 
@@ -325,7 +325,7 @@ static void test_config_change_adapter(void **state)
 
 static void test_card_config_store(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 
 	assert_errno(ap_write(h, cpath(3, "config"), "0\n"), 2);
 	assert_string_equal(ap_read(h, cpath(3, "config")), "0");
@@ -344,7 +344,7 @@ static void test_card_config_store(void **state)
 
 static void test_bus_attr_stores(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 
 	assert_errno(ap_write(h, "/bus/ap/ap_domain", "5\n"), 2);
 	assert_string_equal(ap_read(h, "/bus/ap/ap_domain"), "5");

@@ -175,7 +175,7 @@ static const char *const malformed[] = {
 
 static void test_store_malformed_changes_nothing(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	struct test_ap_drv t;
 	char apm[80], aqm[80], bindings[32];
 	unsigned int probes;
@@ -205,7 +205,7 @@ static void test_store_malformed_changes_nothing(void **state)
 
 static void test_store_formats(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	unsigned long m[4] = { 0 };
 
 	/* absolute replaces the whole mask */
@@ -236,7 +236,7 @@ static void test_store_formats(void **state)
 
 static void test_in_use_veto(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	struct ap_bus *bus = ap_bus_get(h);
 	struct test_ap_drv t;
 	char apm[80], aqm[80];
@@ -354,7 +354,7 @@ static void *store_thread(void *arg)
 
 static void test_no_deadlock_store_vs_assign(void **state)
 {
-	struct uvf_host *h = test_host_default();
+	struct uvf_host *h = ap_test_host_default();
 	struct test_ap_drv t;
 	struct race r = { .h = h, .t = &t, .rounds = 1000 };
 	pthread_t a, s;

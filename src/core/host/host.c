@@ -23,6 +23,7 @@
 #include "../mdev/mdev.h"
 #include "../kvm/kvm.h"
 #include "../ap/ap_bus.h"
+#include "../vfio_ap/vfio_ap.h"
 #include "fault_inject.h"
 #include "../pci/pci.h"
 #include "../pci/vfio_pci.h"
@@ -223,6 +224,11 @@ int host_load_topology(struct uvf_host *h, const struct uvf_topology *t,
 			snprintf(err, errlen, "%s: ap: %s", t->source, why);
 			return ret;
 		}
+		ret = vfio_ap_init(h);
+		if (ret) {
+			snprintf(err, errlen, "%s: ap: vfio_ap: %s", t->source, strerror(-ret));
+			return ret;
+		}
 	}
 	ret = host_fault_inject_init(h);
 	if (ret) {
@@ -254,6 +260,8 @@ void host_free(struct uvf_host *h)
 	if (!h)
 		return;
 	hp = container_of(h, struct host_priv, host);
+	/* vfio_ap is an AP driver: it goes before the bus. */
+	vfio_ap_exit(h);
 	ap_bus_exit(h);
 	/* Parents remove their mdevs before devices go. */
 	msample_unload(h);

@@ -22,6 +22,7 @@ struct iommufd_core;
 struct mdev_core;
 struct kvm_core;
 struct ap_bus;
+struct ap_matrix_dev;
 struct uvf_topology;
 struct host_fault_attrs;
 struct pci_host;
@@ -63,6 +64,7 @@ struct uvf_host {
 	struct mdev_core *mdev;		/* the mdev layer's state */
 	struct kvm_core *kvm;		/* the KVM layer's state */
 	struct ap_bus *ap;		/* the s390 AP bus; NULL without a topology "ap" */
+	struct ap_matrix_dev *vfio_ap;	/* vfio_ap's matrix device; NULL without an AP bus */
 	struct uvf_host_params params;
 	struct pci_host *pci;		/* the PCI bus's driver files (pci_driver.c) */
 	struct host_fault_attrs *fault_attrs;	/* /sys/kernel/debug/fail* (fault_inject.c) */

@@ -21,7 +21,10 @@
  * Lock order (outermost first):
  *   vfio group_lock -> vfio dev_set->lock -> kvm->lock -> KVM-VFIO lock ->
  *   vfio core kvm_ref_lock
- *   kvm->lock -> crypto.lock; crypto.pqap_hook_rwsem (leaf)
+ *   kvm->lock -> crypto.lock -> the AP machine's locks (a guest's AP
+ *   instruction runs under crypto.lock, kvm_s390_ap.c)
+ *   kvm->lock -> crypto.pqap_hook_rwsem -> vfio_ap's mdevs_lock (the hook
+ *   runs with the rwsem held for read)
  *   the host's KVM core lock (the VM list): a leaf.
  * A VFIO driver's open_device may take kvm->lock (vfio_ap does).  Nothing
  * under kvm->lock may put a file that VFIO could release (that release takes
@@ -51,6 +54,7 @@ struct uvf_caller;
 struct sysfs_node;
 struct kvm;
 struct kvm_device;
+struct kvm_s390_gisa_interrupt;
 
 /* The kernel's KVM_DEV_TYPE_MAX in 6.12: the size of the device registry. */
 #define KVM_DEV_TYPE_NR		12
@@ -117,6 +121,7 @@ struct kvm_arch {
 	atomic_int assigned_device_count;	/* KVM-VFIO files registered */
 	atomic_uint noncoherent_transitions;	/* 0 <-> 1 changes of the count */
 	struct kvm_s390_crypto crypto;
+	struct kvm_s390_gisa_interrupt *gisa_int;	/* AP interruptions (kvm_s390_ap.c) */
 };
 
 struct kvm {

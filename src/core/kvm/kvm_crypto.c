@@ -12,13 +12,16 @@
  * kernel also stops and restarts every vCPU around a change; there are no
  * vCPUs.
  *
- * Locks: crypto.lock guards the masks (a leaf; callers may hold kvm->lock);
+ * Locks: crypto.lock guards the masks (callers may hold kvm->lock; a guest's
+ * AP instruction holds it while it runs, kvm_s390_ap.c, so setting the masks
+ * waits for instructions in flight as the kernel blocks the vCPUs);
  * pqap_hook_rwsem guards the hook pointer, written by vfio_ap, read for
  * each PQAP, held across the hook call as the kernel holds it.
  */
 #include <errno.h>
 #include <string.h>
 #include "kvm_priv.h"
+#include "kvm_s390_ap.h"
 #include "../base/bitmap.h"
 
 void kvm_s390_crypto_init(struct kvm *kvm)
@@ -27,10 +30,13 @@ void kvm_s390_crypto_init(struct kvm *kvm)
 
 	uvf_mutex_init(&crypto->lock);
 	uvf_rwlock_init(&crypto->pqap_hook_rwsem);
+	/* Without memory for it the VM has no AP interruptions (gisc -ENODEV). */
+	kvm_s390_gisa_init(kvm);
 }
 
 void kvm_s390_crypto_exit(struct kvm *kvm)
 {
+	kvm_s390_gisa_destroy(kvm);
 	uvf_rwlock_destroy(&kvm->arch.crypto.pqap_hook_rwsem);
 	uvf_mutex_destroy(&kvm->arch.crypto.lock);
 }

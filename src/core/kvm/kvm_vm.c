@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "kvm_priv.h"
+#include "kvm_s390_ap.h"
+#include "uapi/linux/uvfio_s390_ap.h"
 #include "../host/host.h"
 #include "../host/file.h"
 #include "../mm/caller.h"
@@ -299,6 +301,9 @@ static long kvm_vm_ioctl(struct uvf_file *f, struct uvf_caller *c, unsigned int 
 		return kvm_vm_ioctl_check_extension_generic(kvm, (long)arg);
 	case KVM_RESET_DIRTY_RINGS:
 		return -EINVAL;
+	case KVM_S390_UVFIO_AP:
+		/* uvfio extension: a simulated guest's AP instruction */
+		return kvm_s390_ap_ioctl(kvm, c, arg);
 	default:
 		return -ENOTTY;
 	}

@@ -22,10 +22,14 @@ static bool vfio_device_is_emulated(const struct vfio_device *vdev)
 	       (vdev->group && vdev->group->type == VFIO_EMULATED_IOMMU);
 }
 
-/* The access unmap callback: emulated devices here pin nothing long-term
- * (DMA goes through vfio_dma_rw copies), so there is nothing to drop. */
+/* The access unmap callback: the driver drops its vfio_pin_pages pins
+ * (vfio_ap's NIBs); DMA through vfio_dma_rw copies keeps none. */
 static void vfio_emulated_unmap(void *data, uint64_t iova, uint64_t length)
 {
+	struct vfio_device *vdev = data;
+
+	if (vdev->ops->dma_unmap)
+		vdev->ops->dma_unmap(vdev, iova, length);
 }
 
 static const struct iommufd_access_ops vfio_user_ops = {

@@ -48,6 +48,9 @@ struct vfio_device_ops {
 	/* DEVICE_FEATURE for features the core does not handle. */
 	int (*device_feature)(struct vfio_device *vdev, struct uvf_caller *c,
 			      uint32_t flags, uint64_t arg, size_t argsz);
+	/* [iova, iova + length) is being unmapped: drop every vfio_pin_pages
+	 * pin inside it (called with no VFIO or iommufd lock held). */
+	void (*dma_unmap)(struct vfio_device *vdev, uint64_t iova, uint64_t length);
 };
 
 /* Devices reset together share a set (vfio_device_set). */
@@ -114,6 +117,22 @@ unsigned int vfio_device_set_open_count(struct vfio_device_set *dev_set);
  */
 int vfio_dma_rw(struct vfio_device *vdev, uint64_t iova, void *data, size_t len,
 		bool write);
+
+/*
+ * Pin npage pages from the page holding iova, for an open emulated device
+ * with a dma_unmap op (vfio_pin_pages; prot IOMMU_READ/IOMMU_WRITE):
+ * npage, or -EINVAL (not open, no dma_unmap, npage < 1), or the backend's
+ * error for a range that is not mapped.  Through an iommufd access it is
+ * an access pin, which an unmap of the range asks back through dma_unmap.
+ * A type1 container checks that each page is mapped and readable but keeps
+ * no pin, and its unmaps do not call dma_unmap.
+ */
+#ifndef IOMMU_READ
+#define IOMMU_READ	(1 << 0)
+#define IOMMU_WRITE	(1 << 1)
+#endif
+int vfio_pin_pages(struct vfio_device *vdev, uint64_t iova, int npage, int prot);
+void vfio_unpin_pages(struct vfio_device *vdev, uint64_t iova, int npage);
 
 /* ---- what KVM asks of VFIO files (KVM-VFIO device) ---------------------- */
 

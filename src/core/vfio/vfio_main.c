@@ -22,6 +22,7 @@
 #include "../host/host.h"
 #include "../host/device.h"
 #include "../iommu/iommu.h"
+#include "../iommufd/iommufd.h"
 #include "../sysfs/sysfs.h"
 #include "../kvm/kvm.h"
 #include "../base/log.h"
@@ -705,4 +706,36 @@ int vfio_dma_rw(struct vfio_device *vdev, uint64_t iova, void *data, size_t len,
 	if (vdev->iommufd_access)
 		return vfio_iommufd_dma_rw(vdev, iova, data, len, write);
 	return vfio_device_container_dma_rw(vdev, iova, data, len, write);
+}
+
+int vfio_pin_pages(struct vfio_device *vdev, uint64_t iova, int npage, int prot)
+{
+	uint64_t start = ALIGN_DOWN(iova, UVF_PAGE_SIZE);
+	uint8_t byte;
+	int ret;
+
+	if (npage < 1 || !vdev->ops->dma_unmap ||
+	    !__atomic_load_n(&vdev->open_count, __ATOMIC_RELAXED))
+		return -EINVAL;
+	if (vdev->iommufd_access) {
+		ret = iommufd_access_pin_pages(vdev->iommufd_access, start,
+					       (uint64_t)npage * UVF_PAGE_SIZE,
+					       prot & IOMMU_WRITE ? IOMMUFD_ACCESS_RW_WRITE : 0);
+		return ret ? ret : npage;
+	}
+	for (int i = 0; i < npage; i++) {
+		ret = vfio_device_container_dma_rw(vdev, start + (uint64_t)i * UVF_PAGE_SIZE,
+						   &byte, 1, false);
+		if (ret)
+			return ret;
+	}
+	return npage;
+}
+
+void vfio_unpin_pages(struct vfio_device *vdev, uint64_t iova, int npage)
+{
+	if (npage < 1 || !vdev->iommufd_access)
+		return;
+	iommufd_access_unpin_pages(vdev->iommufd_access, ALIGN_DOWN(iova, UVF_PAGE_SIZE),
+				   (uint64_t)npage * UVF_PAGE_SIZE);
 }
