@@ -612,10 +612,10 @@ static void test_channel_malformed(void **state)
 
 		assert_errno(uvp_ioctl(grp, VFIO_GROUP_SET_CONTAINER, 0x1000, &cfd, sizeof(cfd),
 				       NULL, 0, NULL, 0, NULL), -EBADF);
-		/* attached, but not a channel of this daemon */
+		/* attached, but not a channel of this daemon: a file of the wrong kind */
 		cfd = null;
 		assert_errno(uvp_ioctl(grp, VFIO_GROUP_SET_CONTAINER, 0x1000, &cfd, sizeof(cfd),
-				       &null, 1, NULL, 0, NULL), -EBADF);
+				       &null, 1, NULL, 0, NULL), -EBADFD);
 	}
 	/* a container has no read, write or mmap */
 	{

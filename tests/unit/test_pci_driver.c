@@ -23,7 +23,10 @@ static ssize_t store(struct uvf_host *h, const char *path, const char *val)
 
 static bool has_node(struct uvf_host *h, const char *path)
 {
-	return sysfs_lookup(h->sysfs, path, false) != NULL;
+	struct sysfs_node *n = sysfs_lookup(h->sysfs, path, false);
+
+	sysfs_put(n);
+	return n != NULL;
 }
 
 static const char *driver_of(struct uvf_host *h, const char *bdf)
