@@ -611,6 +611,108 @@ static void test_dma_rw_errors(void **state)
 	emulated_done(f, mdev);
 }
 
+/* ---- vfio_pin_pages (vfio_iommu_type1_pin_pages) ------------------------------------ */
+
+/* A driver that pins and, asked through dma_unmap, lets its pins in the range go. */
+struct pinning_mock {
+	uint64_t pinned[8];		/* page iovas, 0: free */
+	unsigned int unmap_calls;
+	bool stubborn;			/* a buggy driver: never unpins */
+};
+
+static struct pinning_mock pin_state;
+
+static void pinning_dma_unmap(struct vfio_device *vdev, uint64_t iova, uint64_t length)
+{
+	pin_state.unmap_calls++;
+	if (pin_state.stubborn)
+		return;
+	for (int i = 0; i < 8; i++) {
+		if (pin_state.pinned[i] && pin_state.pinned[i] >= iova &&
+		    pin_state.pinned[i] - iova < length) {
+			vfio_unpin_pages(vdev, pin_state.pinned[i], 1);
+			pin_state.pinned[i] = 0;
+		}
+	}
+}
+
+static const struct vfio_device_ops pinning_ops = {
+	.name = "mock-pinning",
+	.open_device = mock_open_device,
+	.close_device = mock_close_device,
+	.dma_unmap = pinning_dma_unmap,
+};
+
+static void test_pin_pages_and_unmap(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_dev *mdev = mock_dev_new(f->h, -1, "mdev-pin", &pinning_ops);
+	struct vfio_device *vdev = &mdev->vdev;
+	uint64_t unmapped;
+	int mg, dfd;
+
+	memset(&pin_state, 0, sizeof(pin_state));
+	assert_int_equal(vfio_register_emulated_iommu_dev(vdev), 0);
+	mdev->registered = true;
+	proc_close(f->p, f->gfd);
+	proc_close(f->p, f->cfd);
+	mg = group_open(f->p, mdev->dev.iommu_group->id);
+	f->cfd = container_with_group(f->p, mg, VFIO_TYPE1v2_IOMMU);
+	/* not open: no pins */
+	assert_errno(vfio_pin_pages(vdev, 0x100000, 1, IOMMU_READ), -EINVAL);
+	dfd = (int)proc_ioctl(f->p, mg, VFIO_GROUP_GET_DEVICE_FD, mdev->dev.name);
+	assert_true(dfd >= 0);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 0), 0x100000, 2 * PG, DMA_RW), 0);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 2), 0x200000, PG, VFIO_DMA_MAP_FLAG_READ), 0);
+	assert_errno(vfio_pin_pages(vdev, 0x300000, 1, IOMMU_READ), -EINVAL);	/* unmapped */
+	assert_errno(vfio_pin_pages(vdev, 0x200000, 1, IOMMU_READ | IOMMU_WRITE), -EPERM);
+	/* all or nothing: the second page is not mapped */
+	assert_errno(vfio_pin_pages(vdev, 0x101000, 2, IOMMU_READ), -EINVAL);
+	assert_errno(vfio_pin_pages(vdev, 0x100000, 1, IOMMU_READ | IOMMU_WRITE), 1);
+	pin_state.pinned[0] = 0x100000;
+	assert_errno(vfio_pin_pages(vdev, 0x200000, 1, IOMMU_READ), 1);
+	pin_state.pinned[1] = 0x200000;
+	/* an unmap with no pins in it asks nobody */
+	assert_errno(dma_map(f->p, f->cfd, va(f, 4), 0x400000, PG, DMA_RW), 0);
+	assert_errno(dma_unmap(f->p, f->cfd, 0x400000, PG, 0, &unmapped), 0);
+	assert_int_equal(pin_state.unmap_calls, 0);
+	/* the device is asked to let go first, then the mapping goes */
+	assert_errno(dma_unmap(f->p, f->cfd, 0x100000, 2 * PG, 0, &unmapped), 0);
+	assert_int_equal(unmapped, 2 * PG);
+	assert_int_equal(pin_state.unmap_calls, 1);
+	assert_int_equal(pin_state.pinned[0], 0);
+	assert_int_equal(pin_state.pinned[1], 0x200000);
+	/* a driver that never lets go: the unmap gives up, the mapping stays */
+	pin_state.stubborn = true;
+	assert_errno(dma_unmap(f->p, f->cfd, 0x200000, PG, 0, &unmapped), -EBUSY);
+	assert_errno(vfio_dma_rw(vdev, 0x200000, (char[1]){ 0 }, 1, false), 0);
+	/* the device's last close drops what it left: the unmap goes through */
+	assert_errno(proc_close(f->p, dfd), 0);
+	assert_errno(dma_unmap(f->p, f->cfd, 0x200000, PG, 0, &unmapped), 0);
+	assert_int_equal(unmapped, PG);
+	assert_int_equal(pin_state.unmap_calls, 1 + 64);
+	emulated_done(f, mdev);
+}
+
+/* Type1 v1 offers no pinning (-EACCES). */
+static void test_pin_pages_v1(void **state)
+{
+	struct fixture *f = *state;
+	struct mock_dev *mdev = mock_dev_new(f->h, -1, "mdev-pin1", &pinning_ops);
+	int mg;
+
+	assert_int_equal(vfio_register_emulated_iommu_dev(&mdev->vdev), 0);
+	mdev->registered = true;
+	proc_close(f->p, f->gfd);
+	proc_close(f->p, f->cfd);
+	mg = group_open(f->p, mdev->dev.iommu_group->id);
+	f->cfd = container_with_group(f->p, mg, VFIO_TYPE1_IOMMU);
+	emulated_open(f, mg, mdev);
+	assert_errno(dma_map(f->p, f->cfd, va(f, 0), 0x100000, PG, DMA_RW), 0);
+	assert_errno(vfio_pin_pages(&mdev->vdev, 0x100000, 1, IOMMU_READ), -EACCES);
+	emulated_done(f, mdev);
+}
+
 /* ---- dirty pages ------------------------------------------------------------------ */
 
 struct dirty_get {
@@ -981,6 +1083,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dirty_bitmap_overwrites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unmap_dirty_fault_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_group_shares_domain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_pages_and_unmap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_pages_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_conflicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_errno_order, setup_common, teardown),
 		cmocka_unit_test_setup_teardown(test_set_iommu_attach_failure, setup_unset,

@@ -378,6 +378,34 @@ struct uvf_file *vfio_group_unuse_container(struct vfio_group *group)
 	return group->opened_file;
 }
 
+int vfio_device_container_pin_pages(struct vfio_device *vdev, uint64_t iova, int npage,
+				    int prot)
+{
+	struct vfio_container *container = vdev->group->container;
+	int ret = -EINVAL;
+
+	if (!container)
+		return -EINVAL;
+	uvf_read_lock(&container->group_lock);
+	if (container->iommu_driver && container->iommu_driver->pin_pages)
+		ret = container->iommu_driver->pin_pages(container->iommu_data, vdev, iova, npage,
+							 prot);
+	uvf_rw_unlock(&container->group_lock);
+	return ret;
+}
+
+void vfio_device_container_unpin_pages(struct vfio_device *vdev, uint64_t iova, int npage)
+{
+	struct vfio_container *container = vdev->group->container;
+
+	if (!container)
+		return;
+	uvf_read_lock(&container->group_lock);
+	if (container->iommu_driver && container->iommu_driver->unpin_pages)
+		container->iommu_driver->unpin_pages(container->iommu_data, vdev, iova, npage);
+	uvf_rw_unlock(&container->group_lock);
+}
+
 int vfio_device_container_dma_rw(struct vfio_device *vdev, uint64_t iova, void *buf,
 				 size_t len, bool write)
 {

@@ -367,9 +367,14 @@ int vfio_device_group_use_iommu(struct vfio_device *vdev, struct uvf_caller *c)
 struct uvf_file *vfio_device_group_unuse_iommu(struct vfio_device *vdev)
 {
 	struct vfio_group *group = vdev->group;
+	struct vfio_container *container = group->container;
 
-	if (!group->container)
+	if (!container)
 		return NULL;
+	uvf_read_lock(&container->group_lock);
+	if (container->iommu_driver && container->iommu_driver->unpin_device)
+		container->iommu_driver->unpin_device(container->iommu_data, vdev);
+	uvf_rw_unlock(&container->group_lock);
 	return vfio_group_unuse_container(group);
 }
 

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "vfio_priv.h"
+#include "../base/log.h"
 #include "../host/host.h"
 #include "../iommu/iommu.h"
 #include "../iommufd/io_pagetable.h"
@@ -79,6 +80,19 @@ struct vfio_iommu {
 	bool v2;
 	bool nesting;			/* TYPE1_NESTING: every domain must nest */
 	bool dirty_page_tracking;
+	struct list_head pins;		/* struct type1_pin: emulated devices' pinned pages */
+};
+
+/*
+ * A page an emulated device pinned with vfio_pin_pages (an entry of the
+ * kernel's vfio_dma pfn_list): counted, and asked back through the device's
+ * dma_unmap before the mapping under it may go.  iommu->lock.
+ */
+struct type1_pin {
+	struct list_head link;
+	struct vfio_device *vdev;
+	uint64_t iova;			/* of the page */
+	unsigned int count;
 };
 
 static uint64_t type1_pgsize(const struct vfio_iommu *iommu)
@@ -141,10 +155,56 @@ static void type1_remove_dma(struct iopt_area *a)
 	iommu->dma_avail++;
 }
 
+static void type1_pin_free(struct type1_pin *pin)
+{
+	list_del_init(&pin->link);
+	free(pin);
+}
+
 /* Remove every mapping (the last IOMMU domain or the container went). */
 static void type1_unmap_unpin_all(struct vfio_iommu *iommu)
 {
+	struct type1_pin *pin, *tmp;
+
+	list_for_each_entry_safe(pin, tmp, &iommu->pins, link)
+		type1_pin_free(pin);
 	iopt_unmap_all(&iommu->iopt, NULL);
+}
+
+/* A device holding a pin in [first, last], or NULL.  iommu->lock held. */
+static struct vfio_device *type1_pinner_in(struct vfio_iommu *iommu, uint64_t first,
+					   uint64_t last)
+{
+	struct type1_pin *pin;
+
+	list_for_each_entry(pin, &iommu->pins, link)
+		if (pin->iova <= last && pin->iova + UVF_PAGE_SIZE - 1 >= first)
+			return pin->vdev;
+	return NULL;
+}
+
+/*
+ * Before [first, last] is unmapped, ask each device pinning pages there to
+ * let them go (vfio_notify_dma_unmap), with iommu->lock dropped meanwhile,
+ * as the kernel does; its dma_unmap unpins.  A device is open while it
+ * holds pins (its last close drops what it left), so it outlives the call.
+ * -EBUSY if a driver keeps its pins after being asked many times (the
+ * kernel would loop for ever).  iommu->lock held.
+ */
+static int type1_notify_dma_unmap(struct vfio_iommu *iommu, uint64_t first, uint64_t last)
+{
+	for (int asked = 0; asked < 64; asked++) {
+		struct vfio_device *vdev = type1_pinner_in(iommu, first, last);
+
+		if (!vdev)
+			return 0;
+		uvf_mutex_unlock(&iommu->lock);
+		vdev->ops->dma_unmap(vdev, first, last - first + 1);
+		uvf_mutex_lock(&iommu->lock);
+	}
+	uvf_warn("vfio", "a device keeps pages pinned in [0x%llx, 0x%llx] after dma_unmap",
+		 (unsigned long long)first, (unsigned long long)last);
+	return -EBUSY;
 }
 
 static bool type1_iova_dma_valid(const struct vfio_iommu *iommu, uint64_t start,
@@ -574,6 +634,11 @@ static int type1_dma_do_unmap(struct vfio_iommu *iommu, struct uvf_caller *c,
 	if (iommu->v2 && !unmap_all && type1_range_bisects(iommu, iova, iova + size - 1))
 		goto out;
 
+	if (!invalidate_vaddr) {
+		ret = type1_notify_dma_unmap(iommu, iova, iova + size - 1);
+		if (ret)
+			goto out;
+	}
 	if (invalidate_vaddr) {
 		ret = type1_invalidate_vaddr(iommu, iova, iova + size - 1, &unmapped);
 	} else if (unmap_all) {
@@ -1166,6 +1231,7 @@ static int type1_open(struct vfio_core *core, struct uvf_caller *c, unsigned lon
 	iommu->iopt.release_front_data = type1_remove_dma;
 	list_init(&iommu->domain_list);
 	list_init(&iommu->emulated_groups);
+	list_init(&iommu->pins);
 	iommu->dma_avail = core->host->params.dma_entry_limit;
 	iommu->pgsize_bitmap = TYPE1_PAGE_MASK;
 	*data = iommu;
@@ -1257,6 +1323,94 @@ static int type1_dma_rw(void *data, uint64_t iova, void *buf, size_t len, bool w
 	return ret;
 }
 
+static struct type1_pin *type1_pin_find(struct vfio_iommu *iommu, struct vfio_device *vdev,
+				       uint64_t iova)
+{
+	struct type1_pin *pin;
+
+	list_for_each_entry(pin, &iommu->pins, link)
+		if (pin->vdev == vdev && pin->iova == iova)
+			return pin;
+	return NULL;
+}
+
+static void type1_unpin_locked(struct vfio_iommu *iommu, struct vfio_device *vdev,
+			       uint64_t iova, int npage)
+{
+	for (int i = 0; i < npage; i++) {
+		struct type1_pin *pin = type1_pin_find(iommu, vdev,
+						       iova + (uint64_t)i * UVF_PAGE_SIZE);
+
+		if (pin && !--pin->count)
+			type1_pin_free(pin);
+	}
+}
+
+/*
+ * vfio_iommu_type1_pin_pages: v2 only (-EACCES), not while vaddrs are
+ * invalid (-EBUSY), each page inside a mapping (-EINVAL) that allows prot
+ * (-EPERM); all or nothing.  The pages of a mapping stay reachable while
+ * the table holds it, so a pin is this count and the unmap rule above.
+ */
+static int type1_pin_pages(void *data, struct vfio_device *vdev, uint64_t iova, int npage,
+			   int prot)
+{
+	struct vfio_iommu *iommu = data;
+	int i, ret = 0;
+
+	if (!iommu->v2)
+		return -EACCES;
+	uvf_mutex_lock(&iommu->lock);
+	if (iommu->vaddr_invalid_count)
+		ret = -EBUSY;
+	for (i = 0; !ret && i < npage; i++) {
+		uint64_t page = iova + (uint64_t)i * UVF_PAGE_SIZE;
+		struct iopt_area *a = type1_find_dma(iommu, page, page + UVF_PAGE_SIZE - 1);
+		struct type1_pin *pin;
+
+		if (!a) {
+			ret = -EINVAL;
+		} else if (((prot & IOMMU_READ) && !(a->prot & IOPT_READ)) ||
+			   ((prot & IOMMU_WRITE) && !(a->prot & IOPT_WRITE))) {
+			ret = -EPERM;
+		} else if ((pin = type1_pin_find(iommu, vdev, page))) {
+			pin->count++;
+		} else if (!(pin = calloc(1, sizeof(*pin)))) {
+			ret = -ENOMEM;
+		} else {
+			pin->vdev = vdev;
+			pin->iova = page;
+			pin->count = 1;
+			list_add_tail(&pin->link, &iommu->pins);
+		}
+	}
+	if (ret)
+		type1_unpin_locked(iommu, vdev, iova, i - 1);
+	uvf_mutex_unlock(&iommu->lock);
+	return ret ? ret : npage;
+}
+
+static void type1_unpin_pages(void *data, struct vfio_device *vdev, uint64_t iova, int npage)
+{
+	struct vfio_iommu *iommu = data;
+
+	uvf_mutex_lock(&iommu->lock);
+	type1_unpin_locked(iommu, vdev, iova, npage);
+	uvf_mutex_unlock(&iommu->lock);
+}
+
+static void type1_unpin_device(void *data, struct vfio_device *vdev)
+{
+	struct vfio_iommu *iommu = data;
+	struct type1_pin *pin, *tmp;
+
+	uvf_mutex_lock(&iommu->lock);
+	list_for_each_entry_safe(pin, tmp, &iommu->pins, link)
+		if (pin->vdev == vdev)
+			type1_pin_free(pin);
+	uvf_mutex_unlock(&iommu->lock);
+}
+
 const struct vfio_iommu_driver_ops vfio_type1_ops = {
 	.name = "vfio-iommu-type1",
 	.check_extension = type1_check_extension,
@@ -1266,4 +1420,7 @@ const struct vfio_iommu_driver_ops vfio_type1_ops = {
 	.attach_group = type1_attach_group,
 	.detach_group = type1_detach_group,
 	.dma_rw = type1_dma_rw,
+	.pin_pages = type1_pin_pages,
+	.unpin_pages = type1_unpin_pages,
+	.unpin_device = type1_unpin_device,
 };

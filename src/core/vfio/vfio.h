@@ -123,9 +123,9 @@ int vfio_dma_rw(struct vfio_device *vdev, uint64_t iova, void *data, size_t len,
  * with a dma_unmap op (vfio_pin_pages; prot IOMMU_READ/IOMMU_WRITE):
  * npage, or -EINVAL (not open, no dma_unmap, npage < 1), or the backend's
  * error for a range that is not mapped.  Through an iommufd access it is
- * an access pin, which an unmap of the range asks back through dma_unmap.
- * A type1 container checks that each page is mapped and readable but keeps
- * no pin, and its unmaps do not call dma_unmap.
+ * an access pin; in a type1 container a counted pin of the page (v2 only:
+ * -EACCES; -EPERM for a mapping without prot).  Either way an unmap of the
+ * range asks the pins back through dma_unmap first.
  */
 #ifndef IOMMU_READ
 #define IOMMU_READ	(1 << 0)

@@ -711,7 +711,6 @@ int vfio_dma_rw(struct vfio_device *vdev, uint64_t iova, void *data, size_t len,
 int vfio_pin_pages(struct vfio_device *vdev, uint64_t iova, int npage, int prot)
 {
 	uint64_t start = ALIGN_DOWN(iova, UVF_PAGE_SIZE);
-	uint8_t byte;
 	int ret;
 
 	if (npage < 1 || !vdev->ops->dma_unmap ||
@@ -723,19 +722,18 @@ int vfio_pin_pages(struct vfio_device *vdev, uint64_t iova, int npage, int prot)
 					       prot & IOMMU_WRITE ? IOMMUFD_ACCESS_RW_WRITE : 0);
 		return ret ? ret : npage;
 	}
-	for (int i = 0; i < npage; i++) {
-		ret = vfio_device_container_dma_rw(vdev, start + (uint64_t)i * UVF_PAGE_SIZE,
-						   &byte, 1, false);
-		if (ret)
-			return ret;
-	}
-	return npage;
+	return vfio_device_container_pin_pages(vdev, start, npage, prot);
 }
 
 void vfio_unpin_pages(struct vfio_device *vdev, uint64_t iova, int npage)
 {
-	if (npage < 1 || !vdev->iommufd_access)
+	uint64_t start = ALIGN_DOWN(iova, UVF_PAGE_SIZE);
+
+	if (npage < 1)
 		return;
-	iommufd_access_unpin_pages(vdev->iommufd_access, ALIGN_DOWN(iova, UVF_PAGE_SIZE),
-				   (uint64_t)npage * UVF_PAGE_SIZE);
+	if (vdev->iommufd_access)
+		iommufd_access_unpin_pages(vdev->iommufd_access, start,
+					   (uint64_t)npage * UVF_PAGE_SIZE);
+	else
+		vfio_device_container_unpin_pages(vdev, start, npage);
 }

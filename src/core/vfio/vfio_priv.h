@@ -115,6 +115,12 @@ struct vfio_iommu_driver_ops {
 	void (*detach_group)(void *data, struct iommu_group *g);
 	/* CPU access on behalf of an emulated device (vfio_dma_rw). */
 	int (*dma_rw)(void *data, uint64_t iova, void *buf, size_t len, bool write);
+	/* vfio_pin_pages / vfio_unpin_pages of an emulated device: npage or -errno. */
+	int (*pin_pages)(void *data, struct vfio_device *vdev, uint64_t iova, int npage,
+			 int prot);
+	void (*unpin_pages)(void *data, struct vfio_device *vdev, uint64_t iova, int npage);
+	/* The device's last close: drop what it left pinned (a driver bug). */
+	void (*unpin_device)(void *data, struct vfio_device *vdev);
 };
 
 extern const struct vfio_iommu_driver_ops vfio_type1_ops;
@@ -174,6 +180,9 @@ int vfio_container_attach_group(struct vfio_container *container, struct vfio_gr
 void vfio_group_detach_container(struct vfio_group *group);
 int vfio_group_use_container(struct vfio_group *group, struct uvf_caller *c);
 struct uvf_file *vfio_group_unuse_container(struct vfio_group *group);
+int vfio_device_container_pin_pages(struct vfio_device *vdev, uint64_t iova, int npage,
+				    int prot);
+void vfio_device_container_unpin_pages(struct vfio_device *vdev, uint64_t iova, int npage);
 int vfio_device_container_dma_rw(struct vfio_device *vdev, uint64_t iova, void *buf,
 				 size_t len, bool write);
 
