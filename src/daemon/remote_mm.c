@@ -249,7 +249,8 @@ static bool remote_window_find(struct remote_windows *ws, pid_t pid, uint64_t ad
 		fclose(f);
 	uvf_mutex_lock(&ws->lock);
 	for (i = 0; i < ws->n; i++) {
-		if (ws->w[i].fd != out->fd)
+		/* the same window still (an fd number alone may have been reused) */
+		if (ws->w[i].fd != out->fd || ws->w[i].ino != out->ino || ws->w[i].dev != out->dev)
 			continue;
 		if (!valid)
 			remote_window_del(ws, i);
