@@ -20,7 +20,7 @@ DEB_PACKAGES = gcc pkg-config meson ninja-build libjson-c-dev libcmocka-dev dpdk
 # test_ioat is not among them: its device threads poll the shared BAR page
 # that the driver stores to, as hardware does, which TSan reports by design.
 TSAN_TESTS = test_group test_irqs test_scenario test_vfio_pci test_sysfs test_mdev test_kvm_vfio \
-	test_vfio_ap test_vfio_ap_guest
+	test_vfio_ap test_vfio_ap_guest test_vfio_ap_stress
 
 all: build
 

@@ -17,6 +17,7 @@ int cli_lspci(int argc, char **argv);
 int cli_groups(int argc, char **argv);
 int cli_vms(int argc, char **argv);
 int cli_ap(int argc, char **argv);
+int cli_guest(int argc, char **argv);
 
 /*
  * The runtime dir: the --runtime option when given, else $UVFIO_RUNTIME,

@@ -9,6 +9,8 @@
  *   uvfio groups [--runtime DIR]
  *   uvfio vms [--runtime DIR]
  *   uvfio ap [--runtime DIR]
+ *   uvfio ap config [--runtime DIR] VERB ID
+ *   uvfio guest [--runtime DIR] --mdev UUID [--group N | --cdev] -- INSN...
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,7 +37,15 @@ static void cli_usage(FILE *f)
 		"  lspci [--runtime DIR]    PCI functions of the host, lspci style\n"
 		"  groups [--runtime DIR]   IOMMU groups: devices, viability, owner\n"
 		"  vms [--runtime DIR]      KVM VMs: owner, VFIO files held, non-coherent DMA\n"
-		"  ap [--runtime DIR]       s390 AP cards and queues: type, mode, driver, owner\n",
+		"  ap [--runtime DIR]       s390 AP cards and queues: type, mode, driver, owner;\n"
+		"                           vfio_ap mdevs: matrix, guest matrix, VM\n"
+		"  ap config [--runtime DIR] VERB ID\n"
+		"        change the machine's AP configuration (root): add-adapter,\n"
+		"        remove-adapter, add-domain, remove-domain, add-control-domain,\n"
+		"        remove-control-domain, adapter-online, adapter-offline\n"
+		"  guest [--runtime DIR] --mdev UUID [--group N | --cdev] -- INSN...\n"
+		"        a simulated s390 guest: a VM with the vfio_ap mdev, executing AP\n"
+		"        instructions (tapq, nqap-rsa, dqap, rapq, zapq, qci; 'guest --help')\n",
 		CLI_DEFAULT_RUNTIME);
 }
 
@@ -247,6 +257,7 @@ int main(int argc, char **argv)
 		{ "groups", cli_groups },
 		{ "vms", cli_vms },
 		{ "ap", cli_ap },
+		{ "guest", cli_guest },
 	};
 
 	if (argc < 2) {

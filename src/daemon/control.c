@@ -25,6 +25,7 @@
 #include "core/host/fault_inject.h"
 #include "core/host/devnode.h"
 #include "core/host/host.h"
+#include "core/ap/ap_bus.h"
 #include "core/kvm/kvm.h"
 #include "core/sysfs/sysfs.h"
 
@@ -408,6 +409,37 @@ static void control_admin(struct control_conn *cc, const struct uvfiod_msg *m)
 	request_reply(cc->fd, 0, &out, 1, NULL, 0);
 }
 
+/*
+ * UVP_AP_CONFIG: what the SE/HMC does to the machine's AP configuration,
+ * then the scan the kernel's CHSC notification triggers.  Only uid 0: the
+ * machine's administrator, not a program of the host.
+ */
+static long control_ap_config(struct control_conn *cc, const struct uvfiod_msg *m)
+{
+	static const enum ap_config_op ops[] = {
+		[UVP_AP_ADAPTER_ADD] = AP_CONFIG_ADAPTER_ADD,
+		[UVP_AP_ADAPTER_REMOVE] = AP_CONFIG_ADAPTER_REMOVE,
+		[UVP_AP_DOMAIN_ADD] = AP_CONFIG_DOMAIN_ADD,
+		[UVP_AP_DOMAIN_REMOVE] = AP_CONFIG_DOMAIN_REMOVE,
+		[UVP_AP_CDOM_ADD] = AP_CONFIG_CDOM_ADD,
+		[UVP_AP_CDOM_REMOVE] = AP_CONFIG_CDOM_REMOVE,
+		[UVP_AP_ADAPTER_ONLINE] = AP_CONFIG_ADAPTER_ONLINE,
+		[UVP_AP_ADAPTER_STANDBY] = AP_CONFIG_ADAPTER_STANDBY,
+		[UVP_AP_ADAPTER_CHKSTOP] = AP_CONFIG_ADAPTER_CHKSTOP,
+		[UVP_AP_ADAPTER_CHKSTOP_CLEAR] = AP_CONFIG_ADAPTER_CHKSTOP_CLEAR,
+	};
+	struct uvp_ap_config req;
+
+	if (m->hdr.len != sizeof(req) || m->nfds)
+		return -EINVAL;
+	if (m->creds.uid != 0)
+		return -EPERM;
+	memcpy(&req, m->body, sizeof(req));
+	if (req.op < UVP_AP_ADAPTER_ADD || req.op >= ARRAY_SIZE(ops))
+		return -EINVAL;
+	return ap_host_config_change(cc->d->host, ops[req.op], req.id);
+}
+
 static void control_serve(struct control_conn *cc, struct uvfiod_msg *m)
 {
 	struct dproc *p;
@@ -424,6 +456,9 @@ static void control_serve(struct control_conn *cc, struct uvfiod_msg *m)
 	case UVP_GROUPS:
 	case UVP_VMS:
 		control_admin(cc, m);
+		return;
+	case UVP_AP_CONFIG:
+		request_reply(cc->fd, control_ap_config(cc, m), NULL, 0, NULL, 0);
 		return;
 	case UVP_OPEN:
 	case UVP_STAT:

@@ -91,6 +91,34 @@ enum uvp_op {
 	UVP_STATUS = 64,	/* reply body: text, "key value" lines (see below) */
 	UVP_GROUPS,		/* reply body: text, one line per IOMMU group */
 	UVP_VMS,		/* reply body: text, the KVM VMs and what they hold */
+	UVP_AP_CONFIG,		/* body uvp_ap_config; ret 1 changed, 0 not; uid 0 only */
+};
+
+/*
+ * UVP_AP_CONFIG: a change of the machine's AP configuration, as the SE/HMC
+ * (or SCLP) makes it, followed by the host's AP bus scan (a CHSC
+ * notification): when the reply comes, new cards and queues are probed and
+ * gone ones removed.  Only a caller with uid 0 (SCM_CREDENTIALS) may, else
+ * -EPERM.  ret: 1 the configuration changed, 0 it was already so; -EINVAL
+ * an unknown op or an id above the machine's maxima; -ENODEV no adapter
+ * installed with that id, or no AP facility on the host.
+ */
+enum uvp_ap_config_op {
+	UVP_AP_ADAPTER_ADD = 1,		/* APID into the configuration (APM) */
+	UVP_AP_ADAPTER_REMOVE,
+	UVP_AP_DOMAIN_ADD,		/* usage domain (AQM) */
+	UVP_AP_DOMAIN_REMOVE,
+	UVP_AP_CDOM_ADD,		/* control domain (ADM) */
+	UVP_AP_CDOM_REMOVE,
+	UVP_AP_ADAPTER_ONLINE,		/* SCLP configure: standby -> online */
+	UVP_AP_ADAPTER_STANDBY,		/* SCLP deconfigure */
+	UVP_AP_ADAPTER_CHKSTOP,		/* the adapter checkstops */
+	UVP_AP_ADAPTER_CHKSTOP_CLEAR,
+};
+
+struct uvp_ap_config {
+	uint32_t op;		/* enum uvp_ap_config_op */
+	uint32_t id;		/* APID or APQI */
 };
 
 /*

@@ -10,6 +10,10 @@
  * writer waits like a kernel writer in D state, and stopping the host
  * releases the holder so that nothing hangs.
  *
+ * The vfio_ap matrix parent the same way: its type, a device defined with
+ * assign_adapter/assign_domain/assign_control_domain attributes that start
+ * writes into the matrix, and an assignment the driver refuses.
+ *
  * Written as any program is: libc, <linux/vfio.h>, and the mdevctl binary.
  */
 #include <dirent.h>
@@ -401,6 +405,124 @@ static void test_no_instances(void)
 	vt_expect_eq(available("msample-1"), 8);
 }
 
+/* ---- the vfio_ap matrix parent ------------------------------------------------------ */
+
+#define MATRIX_DIR	"/sys/devices/vfio_ap/matrix"
+#define UUID_M		"5bd7f1a2-0d6e-4e57-9a3b-1c2d3e4f5b01"
+#define UUID_N		"5bd7f1a2-0d6e-4e57-9a3b-1c2d3e4f5b02"
+
+static void test_matrix_types(void)
+{
+	static const char want[] =
+		"matrix\n"
+		"  vfio_ap-passthrough\n"
+		"    Available instances: 65536\n"
+		"    Device API: vfio-ap\n"
+		"    Name: VFIO AP Passthrough Device\n";
+	char out[4096];
+
+	vt_expect(dir_has("/sys/class/mdev_bus", "matrix"));
+	vt_expect_eq(MDEVCTL_RUN(out, "types"), 0);
+	if (!strstr(out, want) || (strstr(out, want) != out && strstr(out, want)[-1] != '\n'))
+		vt_fail(__FILE__, __LINE__, "mdevctl types said:\n%s", out);
+}
+
+/*
+ * A vfio-ap device as an s390 administrator defines one: the attributes
+ * are written in order at start and become the matrix (the default host
+ * gives adapters 4-5 and domains 7-8 of every adapter to vfio_ap); the
+ * config lives in the host's /etc/mdevctl.d, which is <runtime>/etc/mdevctl.d.
+ */
+static void test_matrix_lifecycle(void)
+{
+	char out[4096], path[PATH_MAX], buf[256];
+	const char *rt = getenv("UVFIO_RUNTIME");
+
+	vt_require(rt);
+	vt_expect_eq(MDEVCTL_RUN(out, "define", "--uuid", UUID_M, "--parent", "matrix", "--type",
+				 "vfio_ap-passthrough"), 0);
+	vt_expect_eq(MDEVCTL_RUN(out, "modify", "-u", UUID_M, "--addattr=assign_adapter",
+				 "--value=4"), 0);
+	vt_expect_eq(MDEVCTL_RUN(out, "modify", "-u", UUID_M, "--addattr=assign_adapter",
+				 "--value=0x5"), 0);
+	vt_expect_eq(MDEVCTL_RUN(out, "modify", "-u", UUID_M, "--addattr=assign_domain",
+				 "--value=7"), 0);
+	vt_expect_eq(MDEVCTL_RUN(out, "modify", "-u", UUID_M, "--addattr=assign_domain",
+				 "--value=8"), 0);
+	vt_expect_eq(MDEVCTL_RUN(out, "modify", "-u", UUID_M, "--addattr=assign_control_domain",
+				 "--value=11"), 0);
+	snprintf(path, sizeof(path), "/etc/mdevctl.d/matrix/%s", UUID_M);
+	vt_expect(file_has(path, "\"mdev_type\": \"vfio_ap-passthrough\""));
+	vt_expect(file_has(path, "\"assign_adapter\": \"0x5\""));
+	vt_expect(file_has(path, "\"assign_control_domain\": \"11\""));
+	/* the same file in the host's runtime dir */
+	snprintf(path, sizeof(path), "%s/etc/mdevctl.d/matrix/%s", rt, UUID_M);
+	vt_expect(file_has(path, "\"assign_domain\": \"8\""));
+	vt_expect_eq(MDEVCTL_RUN(out, "list", "--defined"), 0);
+	vt_expect(strstr(out, UUID_M " matrix vfio_ap-passthrough manual") != NULL);
+	vt_expect(!exists(MATRIX_DIR "/" UUID_M));
+
+	vt_expect_eq(MDEVCTL_RUN(out, "start", "-u", UUID_M), 0);
+	vt_expect(exists("/sys/bus/mdev/devices/" UUID_M));
+	vt_expect(read_str(MATRIX_DIR "/" UUID_M "/matrix", buf, sizeof(buf)));
+	vt_expect(!strcmp(buf, "04.0007\n04.0008\n05.0007\n05.0008\n"));
+	vt_expect(read_str(MATRIX_DIR "/" UUID_M "/guest_matrix", buf, sizeof(buf)));
+	vt_expect(!strcmp(buf, "04.0007\n04.0008\n05.0007\n05.0008\n"));
+	vt_expect(read_str(MATRIX_DIR "/" UUID_M "/control_domains", buf, sizeof(buf)));
+	vt_expect(!strcmp(buf, "000b\n"));
+	vt_expect(read_str("/sys/devices/ap/card05/05.0008/status", buf, sizeof(buf)));
+	vt_expect(!strcmp(buf, "assigned\n"));
+	vt_expect_eq(MDEVCTL_RUN(out, "list"), 0);
+	vt_expect(strstr(out, UUID_M " matrix vfio_ap-passthrough manual (defined)") != NULL);
+	vt_expect_eq(MDEVCTL_RUN(out, "list", "--dumpjson", "-u", UUID_M), 0);
+	vt_expect(strstr(out, "\"assign_adapter\": \"4\"") &&
+		  strstr(out, "\"mdev_type\": \"vfio_ap-passthrough\""));
+	/* the running matrix belongs to it: another mdev cannot take 04.0007 */
+	vt_expect_eq(write_str(MATRIX_DIR "/mdev_supported_types/vfio_ap-passthrough/create",
+			       UUID_N), 36);
+	vt_expect_eq(write_str(MATRIX_DIR "/" UUID_N "/assign_domain", "7"), 1);
+	vt_expect_eq(write_str(MATRIX_DIR "/" UUID_N "/assign_adapter", "4"), -EADDRINUSE);
+	vt_expect_eq(MDEVCTL_RUN(out, "stop", "-u", UUID_N), 0);
+
+	vt_expect_eq(MDEVCTL_RUN(out, "stop", "-u", UUID_M), 0);
+	vt_expect(!exists(MATRIX_DIR "/" UUID_M));
+	vt_expect(read_str("/sys/devices/ap/card05/05.0008/status", buf, sizeof(buf)));
+	vt_expect(!strcmp(buf, "unassigned\n"));
+	/* defined still, and it starts again the same */
+	vt_expect_eq(MDEVCTL_RUN(out, "start", "-u", UUID_M), 0);
+	vt_expect(read_str(MATRIX_DIR "/" UUID_M "/matrix", buf, sizeof(buf)));
+	vt_expect(!strcmp(buf, "04.0007\n04.0008\n05.0007\n05.0008\n"));
+	vt_expect_eq(MDEVCTL_RUN(out, "stop", "-u", UUID_M), 0);
+	vt_expect_eq(MDEVCTL_RUN(out, "undefine", "-u", UUID_M), 0);
+	vt_expect(!exists(path));
+	vt_expect_eq(MDEVCTL_RUN(out, "list", "--defined"), 0);
+	vt_expect(!strstr(out, UUID_M));
+}
+
+/* An assignment vfio_ap refuses (00.0004 is the host's zcrypt's): start
+ * fails with its errno and mdevctl removes the half-started device. */
+static void test_matrix_refused(void)
+{
+	char out[4096];
+
+	vt_expect_eq(MDEVCTL_RUN(out, "define", "-u", UUID_M, "-p", "matrix", "-t",
+				 "vfio_ap-passthrough"), 0);
+	vt_expect_eq(MDEVCTL_RUN(out, "modify", "-u", UUID_M, "--addattr=assign_domain",
+				 "--value=4"), 0);
+	vt_expect_eq(MDEVCTL_RUN(out, "modify", "-u", UUID_M, "--addattr=assign_adapter",
+				 "--value=0"), 0);
+	vt_expect(MDEVCTL_RUN(out, "start", "-u", UUID_M) != 0);
+	vt_expect(strstr(out, "Cannot assign requested address") != NULL);
+	vt_expect(!exists("/sys/bus/mdev/devices/" UUID_M));
+	vt_expect(!exists(MATRIX_DIR "/" UUID_M));
+	/* --delattr of the offending one (indexes count from 0), and it starts */
+	vt_expect_eq(MDEVCTL_RUN(out, "modify", "-u", UUID_M, "--delattr", "--index=1"), 0);
+	vt_expect_eq(MDEVCTL_RUN(out, "start", "-u", UUID_M), 0);
+	vt_expect(file_has(MATRIX_DIR "/" UUID_M "/matrix", ".0004\n"));
+	vt_expect_eq(MDEVCTL_RUN(out, "stop", "-u", UUID_M), 0);
+	vt_expect_eq(MDEVCTL_RUN(out, "undefine", "-u", UUID_M), 0);
+}
+
 /* ---- remove while in use ------------------------------------------------------- */
 
 /*
@@ -523,6 +645,9 @@ int main(int argc, char **argv)
 		{ "attributes", test_attributes, 0 },
 		{ "failing_attribute", test_failing_attribute, 0 },
 		{ "no_instances", test_no_instances, 0 },
+		{ "matrix_types", test_matrix_types, 0 },
+		{ "matrix_lifecycle", test_matrix_lifecycle, 0 },
+		{ "matrix_refused", test_matrix_refused, 0 },
 		{ "remove_waits_for_user", test_remove_waits_for_user, 0 },
 		{ "killed_remover", test_killed_remover, 0 },
 		{ "host_stop_with_blocked_remove", test_host_stop_with_blocked_remove, 0 },
