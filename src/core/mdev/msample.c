@@ -85,21 +85,6 @@ static void msample_close_device(struct vfio_device *vdev)
 	uvf_mutex_unlock(&s->lock);
 }
 
-static long msample_get_info(struct uvf_caller *c, uint64_t arg)
-{
-	size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
-	struct vfio_device_info info;
-
-	if (copy_from_user(c, &info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
-	info.flags = VFIO_DEVICE_FLAGS_RESET;
-	info.num_regions = 1;
-	info.num_irqs = MSAMPLE_NUM_IRQS;
-	return copy_to_user(c, arg, &info, minsz) ? -EFAULT : 0;
-}
-
 static long msample_get_region_info(struct uvf_caller *c, uint64_t arg)
 {
 	size_t minsz = offsetofend(struct vfio_region_info, offset);
@@ -116,27 +101,12 @@ static long msample_get_region_info(struct uvf_caller *c, uint64_t arg)
 	return copy_to_user(c, arg, &info, minsz) ? -EFAULT : 0;
 }
 
-static long msample_get_irq_info(struct uvf_caller *c, uint64_t arg)
-{
-	size_t minsz = offsetofend(struct vfio_irq_info, count);
-	struct vfio_irq_info info;
-
-	if (copy_from_user(c, &info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz || info.index >= MSAMPLE_NUM_IRQS)
-		return -EINVAL;
-	info.flags = VFIO_IRQ_INFO_EVENTFD;
-	info.count = 1;
-	return copy_to_user(c, arg, &info, minsz) ? -EFAULT : 0;
-}
-
 /* Only an eventfd for REQ: fd -1 clears it. */
 static long msample_set_irqs(struct msample_state *s, struct uvf_caller *c, uint64_t arg)
 {
 	size_t minsz = offsetofend(struct vfio_irq_set, count), data_size = 0;
 	struct vfio_irq_set hdr;
-	int32_t fd;
-	int ret, trigger = -1;
+	int ret;
 
 	if (copy_from_user(c, &hdr, arg, minsz))
 		return -EFAULT;
@@ -144,22 +114,12 @@ static long msample_set_irqs(struct msample_state *s, struct uvf_caller *c, uint
 	if (ret)
 		return ret;
 	if (hdr.flags != (VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER) ||
-	    data_size != sizeof(fd))
+	    data_size != sizeof(int32_t))
 		return -EINVAL;
-	if (copy_from_user(c, &fd, arg + minsz, sizeof(fd)))
-		return -EFAULT;
-	if (fd < -1)
-		return -EINVAL;
-	if (fd >= 0) {
-		trigger = vfio_pci_eventfd_get(c, fd);
-		if (trigger < 0)
-			return trigger;
-	}
 	uvf_mutex_lock(&s->lock);
-	vfio_pci_eventfd_put(s->req_trigger);
-	s->req_trigger = trigger;
+	ret = vfio_irq_set_eventfd_trigger(c, arg, &s->req_trigger);
 	uvf_mutex_unlock(&s->lock);
-	return 0;
+	return ret;
 }
 
 static long msample_ioctl(struct vfio_device *vdev, struct uvf_caller *c, unsigned int cmd,
@@ -169,11 +129,12 @@ static long msample_ioctl(struct vfio_device *vdev, struct uvf_caller *c, unsign
 
 	switch (cmd) {
 	case VFIO_DEVICE_GET_INFO:
-		return msample_get_info(c, arg);
+		return vfio_device_get_info_simple(c, arg, VFIO_DEVICE_FLAGS_RESET, 1,
+						   MSAMPLE_NUM_IRQS);
 	case VFIO_DEVICE_GET_REGION_INFO:
 		return msample_get_region_info(c, arg);
 	case VFIO_DEVICE_GET_IRQ_INFO:
-		return msample_get_irq_info(c, arg);
+		return vfio_device_get_irq_info_eventfd(c, arg, MSAMPLE_NUM_IRQS);
 	case VFIO_DEVICE_SET_IRQS:
 		return msample_set_irqs(s, c, arg);
 	case VFIO_DEVICE_RESET:

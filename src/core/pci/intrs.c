@@ -73,6 +73,25 @@ int vfio_pci_eventfd_get(struct uvf_caller *c, int fd)
 	return raw;
 }
 
+int vfio_irq_set_eventfd_trigger(struct uvf_caller *c, uint64_t arg, int *trigger)
+{
+	int32_t fd;
+	int efd = -1;
+
+	if (copy_from_user(c, &fd, arg + offsetofend(struct vfio_irq_set, count), sizeof(fd)))
+		return -EFAULT;
+	if (fd < -1)
+		return -EINVAL;
+	if (fd >= 0) {
+		efd = vfio_pci_eventfd_get(c, fd);
+		if (efd < 0)
+			return efd;
+	}
+	vfio_pci_eventfd_put(*trigger);
+	*trigger = efd;
+	return 0;
+}
+
 void vfio_pci_eventfd_signal(int fd)
 {
 	uint64_t one = 1;

@@ -120,6 +120,12 @@ void vfio_pci_intx_set_virq_disabled(struct vfio_pci_device *v, bool disabled);
 int vfio_pci_eventfd_get(struct uvf_caller *c, int fd);
 void vfio_pci_eventfd_signal(int fd);
 void vfio_pci_eventfd_put(int fd);
+/*
+ * The one s32 eventfd of a SET_IRQS DATA_EVENTFD|ACTION_TRIGGER with
+ * count 1 (at arg, after the header) into *trigger, replacing the old one:
+ * fd -1 clears, fd < -1 -EINVAL, else vfio_pci_eventfd_get's errors.
+ */
+int vfio_irq_set_eventfd_trigger(struct uvf_caller *c, uint64_t arg, int *trigger);
 /* Drop the ERR and REQ eventfds and the virtual DisINTx (close_device). */
 void vfio_pci_release_ctx_triggers(struct vfio_pci_device *v);
 void vfio_pci_signal_req(struct vfio_pci_device *v);

@@ -148,3 +148,33 @@ int vfio_check_feature(uint32_t flags, size_t argsz, uint32_t supported_ops, siz
 		return -EINVAL;
 	return 1;
 }
+
+long vfio_device_get_info_simple(struct uvf_caller *c, uint64_t arg, uint32_t flags,
+				 uint32_t num_regions, uint32_t num_irqs)
+{
+	size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
+
+	if (copy_from_user(c, &info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	info.flags = flags;
+	info.num_regions = num_regions;
+	info.num_irqs = num_irqs;
+	return copy_to_user(c, arg, &info, minsz) ? -EFAULT : 0;
+}
+
+long vfio_device_get_irq_info_eventfd(struct uvf_caller *c, uint64_t arg, uint32_t num_irqs)
+{
+	size_t minsz = offsetofend(struct vfio_irq_info, count);
+	struct vfio_irq_info info;
+
+	if (copy_from_user(c, &info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz || info.index >= num_irqs)
+		return -EINVAL;
+	info.flags = VFIO_IRQ_INFO_EVENTFD;
+	info.count = 1;
+	return copy_to_user(c, arg, &info, minsz) ? -EFAULT : 0;
+}

@@ -194,6 +194,16 @@ int vfio_info_copy_caps(struct uvf_caller *c, struct vfio_info_cap *caps, uint64
 int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr, unsigned int num_irqs,
 				       unsigned int max_irq_type, size_t *data_size);
 
+/*
+ * The info ioctls of a driver without capabilities (mdev drivers):
+ * VFIO_DEVICE_GET_INFO answering flags/num_regions/num_irqs, and
+ * VFIO_DEVICE_GET_IRQ_INFO for num_irqs indexes of one eventfd each.
+ * -EFAULT, -EINVAL (argsz below the minimum, index out of range), or 0.
+ */
+long vfio_device_get_info_simple(struct uvf_caller *c, uint64_t arg, uint32_t flags,
+				 uint32_t num_regions, uint32_t num_irqs);
+long vfio_device_get_irq_info_eventfd(struct uvf_caller *c, uint64_t arg, uint32_t num_irqs);
+
 /* DEVICE_FEATURE flag check (vfio_check_feature): 1 = proceed with the
  * GET/SET, 0 = probe answered, <0 = error. */
 int vfio_check_feature(uint32_t flags, size_t argsz, uint32_t supported_ops,

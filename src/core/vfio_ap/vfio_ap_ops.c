@@ -608,60 +608,6 @@ static void vfio_ap_mdev_request(struct vfio_device *vdev, unsigned int count)
 	uvf_mutex_unlock(&matrix_dev->mdevs_lock);
 }
 
-static long vfio_ap_mdev_get_device_info(struct uvf_caller *c, uint64_t arg)
-{
-	size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
-	struct vfio_device_info info;
-
-	if (copy_from_user(c, &info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
-	info.flags = VFIO_DEVICE_FLAGS_AP | VFIO_DEVICE_FLAGS_RESET;
-	info.num_regions = 0;
-	info.num_irqs = VFIO_AP_NUM_IRQS;
-	return copy_to_user(c, arg, &info, minsz) ? -EFAULT : 0;
-}
-
-static long vfio_ap_get_irq_info(struct uvf_caller *c, uint64_t arg)
-{
-	size_t minsz = offsetofend(struct vfio_irq_info, count);
-	struct vfio_irq_info info;
-
-	if (copy_from_user(c, &info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz || info.index >= VFIO_AP_NUM_IRQS)
-		return -EINVAL;
-	/* VFIO_AP_REQ_IRQ_INDEX and VFIO_AP_CFG_CHG_IRQ_INDEX */
-	info.count = 1;
-	info.flags = VFIO_IRQ_INFO_EVENTFD;
-	return copy_to_user(c, arg, &info, minsz) ? -EFAULT : 0;
-}
-
-/* fd -1 clears the eventfd, fd >= 0 sets it, anything else is -EINVAL. */
-static long vfio_ap_set_trigger(struct uvf_caller *c, uint64_t arg, int *trigger)
-{
-	size_t minsz = offsetofend(struct vfio_irq_set, count);
-	int32_t fd;
-	int efd;
-
-	if (copy_from_user(c, &fd, arg + minsz, sizeof(fd)))
-		return -EFAULT;
-	if (fd < -1)
-		return -EINVAL;
-	if (fd == -1) {
-		vfio_pci_eventfd_put(*trigger);
-		*trigger = -1;
-		return 0;
-	}
-	efd = vfio_pci_eventfd_get(c, fd);
-	if (efd < 0)
-		return efd;
-	vfio_pci_eventfd_put(*trigger);
-	*trigger = efd;
-	return 0;
-}
-
 /* Only DATA_EVENTFD | ACTION_TRIGGER, for REQ and CFG_CHG. */
 static long vfio_ap_set_irqs(struct ap_matrix_mdev *matrix_mdev, struct uvf_caller *c,
 			     uint64_t arg)
@@ -681,9 +627,9 @@ static long vfio_ap_set_irqs(struct ap_matrix_mdev *matrix_mdev, struct uvf_call
 		return -EINVAL;
 	switch (hdr.index) {
 	case VFIO_AP_REQ_IRQ_INDEX:
-		return vfio_ap_set_trigger(c, arg, &matrix_mdev->req_trigger);
+		return vfio_irq_set_eventfd_trigger(c, arg, &matrix_mdev->req_trigger);
 	case VFIO_AP_CFG_CHG_IRQ_INDEX:
-		return vfio_ap_set_trigger(c, arg, &matrix_mdev->cfg_chg_trigger);
+		return vfio_irq_set_eventfd_trigger(c, arg, &matrix_mdev->cfg_chg_trigger);
 	default:
 		return -EINVAL;
 	}
@@ -699,13 +645,15 @@ static long vfio_ap_mdev_ioctl(struct vfio_device *vdev, struct uvf_caller *c, u
 	uvf_mutex_lock(&matrix_dev->mdevs_lock);
 	switch (cmd) {
 	case VFIO_DEVICE_GET_INFO:
-		ret = vfio_ap_mdev_get_device_info(c, arg);
+		ret = vfio_device_get_info_simple(c, arg, VFIO_DEVICE_FLAGS_AP |
+						  VFIO_DEVICE_FLAGS_RESET, 0, VFIO_AP_NUM_IRQS);
 		break;
 	case VFIO_DEVICE_RESET:
 		ret = vfio_ap_mdev_reset_queues(matrix_mdev);
 		break;
 	case VFIO_DEVICE_GET_IRQ_INFO:
-		ret = vfio_ap_get_irq_info(c, arg);
+		/* VFIO_AP_REQ_IRQ_INDEX and VFIO_AP_CFG_CHG_IRQ_INDEX */
+		ret = vfio_device_get_irq_info_eventfd(c, arg, VFIO_AP_NUM_IRQS);
 		break;
 	case VFIO_DEVICE_SET_IRQS:
 		ret = vfio_ap_set_irqs(matrix_mdev, c, arg);
