@@ -7,6 +7,7 @@
 #define UVFIO_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CLI_DEFAULT_RUNTIME "/run/uvfio"
 
@@ -34,6 +35,13 @@ const char *cli_listing_runtime(int argc, char **argv, char *rt, size_t size);
  * wrong and how to start a host.
  */
 int cli_connect(const char *rt);
+
+/*
+ * An administrative text (UVP_STATUS, UVP_GROUPS, UVP_VMS) of the host at
+ * rt into text (UVP_MAX_BODY + 1 bytes, NUL-terminated): 0, or 1 after
+ * printing what went wrong ('what' names the listing).
+ */
+int cli_admin_text(const char *rt, uint32_t op, const char *what, char *text, size_t size);
 
 /* snprintf that says -ENAMETOOLONG instead of truncating. */
 int cli_path(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -224,20 +224,11 @@ int cli_groups(int argc, char **argv)
 	static char text[UVP_MAX_BODY + 1];
 	char rt[4000];
 	struct pci_fn *fns = NULL;
-	long ret;
-	int fd, n;
+	int n;
 
-	if (!cli_live_runtime(argc, argv, rt, sizeof(rt)))
+	if (!cli_live_runtime(argc, argv, rt, sizeof(rt)) ||
+	    cli_admin_text(rt, UVP_GROUPS, "groups", text, sizeof(text)))
 		return 1;
-	fd = cli_connect(rt);
-	if (fd < 0)
-		return 1;
-	ret = uvp_admin(fd, UVP_GROUPS, text, sizeof(text));
-	close(fd);
-	if (ret < 0) {
-		fprintf(stderr, "uvfio: groups of %s: %s\n", rt, strerror((int)-ret));
-		return 1;
-	}
 	n = pci_fns_read(rt, &fns);
 	if (n < 0)
 		n = 0;	/* no sysfs: the names alone */

@@ -82,6 +82,22 @@ int cli_connect(const char *rt)
 	return -1;
 }
 
+int cli_admin_text(const char *rt, uint32_t op, const char *what, char *text, size_t size)
+{
+	int fd = cli_connect(rt);
+	long ret;
+
+	if (fd < 0)
+		return 1;
+	ret = uvp_admin(fd, op, text, size);
+	close(fd);
+	if (ret < 0) {
+		fprintf(stderr, "uvfio: %s of %s: %s\n", what, rt, strerror((int)-ret));
+		return 1;
+	}
+	return 0;
+}
+
 int cli_path(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
@@ -226,20 +242,11 @@ int cli_status(int argc, char **argv)
 	static char text[UVP_MAX_BODY + 1];
 	char rtbuf[4000];
 	const char *rt = cli_listing_runtime(argc, argv, rtbuf, sizeof(rtbuf));
-	long ret;
-	int fd;
 
 	if (!rt)
 		return 2;
-	fd = cli_connect(rt);
-	if (fd < 0)
+	if (cli_admin_text(rt, UVP_STATUS, "status", text, sizeof(text)))
 		return 1;
-	ret = uvp_admin(fd, UVP_STATUS, text, sizeof(text));
-	close(fd);
-	if (ret < 0) {
-		fprintf(stderr, "uvfio: status of %s: %s\n", rt, strerror((int)-ret));
-		return 1;
-	}
 	cli_status_print(text);
 	return 0;
 }

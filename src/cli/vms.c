@@ -65,20 +65,11 @@ int cli_vms(int argc, char **argv)
 	char rtbuf[4000];
 	const char *rt = cli_listing_runtime(argc, argv, rtbuf, sizeof(rtbuf));
 	bool any = false;
-	long ret;
-	int fd;
 
 	if (!rt)
 		return 2;
-	fd = cli_connect(rt);
-	if (fd < 0)
+	if (cli_admin_text(rt, UVP_VMS, "VMs", text, sizeof(text)))
 		return 1;
-	ret = uvp_admin(fd, UVP_VMS, text, sizeof(text));
-	close(fd);
-	if (ret < 0) {
-		fprintf(stderr, "uvfio: VMs of %s: %s\n", rt, strerror((int)-ret));
-		return 1;
-	}
 	for (const char *l = text; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
 		if (strncmp(l, "vm ", 3))
 			continue;
