@@ -492,22 +492,5 @@ static const struct vt_case cases[] = {
 
 int main(int argc, char **argv)
 {
-	static char config[] = "/tmp/uvfio-kvm-shim-XXXXXX";
-	const char *given = getenv("VT_UVFIO_CONFIG");
-
-	if (!getenv("VT_UNDER_UVFIO")) {
-		ssize_t len = (ssize_t)strlen(host_json);
-		int fd = mkstemp(config);
-
-		if (fd < 0 || write(fd, host_json, (size_t)len) != len) {
-			printf("1..1\nnot ok 1 - config %s: %s\n", config, strerror(errno));
-			return 1;
-		}
-		close(fd);
-		setenv("VT_UVFIO_CONFIG", config, 1);
-	} else if (given && !strncmp(given, "/tmp/uvfio-kvm-shim-", 20)) {
-		/* The host has read it by now. */
-		unlink(given);
-	}
-	return vt_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]));
+	return vt_main_host(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), host_json);
 }

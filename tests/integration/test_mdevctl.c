@@ -81,40 +81,11 @@ static bool exists(const char *path)
 	return !lstat(path, &st);
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return (int)n;
-}
-
-static bool read_str(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	return true;
-}
-
 static bool file_has(const char *path, const char *what)
 {
 	char buf[4096];
 
-	return read_str(path, buf, sizeof(buf)) && strstr(buf, what);
+	return vt_read_str(path, buf, sizeof(buf)) >= 0 && strstr(buf, what);
 }
 
 static unsigned int available(const char *type)
@@ -122,7 +93,7 @@ static unsigned int available(const char *type)
 	char path[256], buf[32];
 
 	snprintf(path, sizeof(path), TYPES "/%s/available_instances", type);
-	return read_str(path, buf, sizeof(buf)) ? (unsigned int)atoi(buf) : ~0u;
+	return vt_read_str(path, buf, sizeof(buf)) >= 0 ? (unsigned int)atoi(buf) : ~0u;
 }
 
 static bool dir_has(const char *dir, const char *name)
@@ -144,7 +115,7 @@ static int sysfs_create(const char *type, const char *uuid)
 	char path[256];
 
 	snprintf(path, sizeof(path), TYPES "/%s/create", type);
-	return write_str(path, uuid);
+	return vt_write_str(path, uuid);
 }
 
 static int sysfs_remove(const char *uuid)
@@ -152,7 +123,7 @@ static int sysfs_remove(const char *uuid)
 	char path[256];
 
 	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/remove", uuid);
-	return write_str(path, "1\n");
+	return vt_write_str(path, "1\n");
 }
 
 /* Container, group, device and REQ eventfd of an mdev, as QEMU opens one. */
@@ -350,7 +321,7 @@ static void test_attributes(void)
 		     0);
 	vt_expect(file_has("/etc/mdevctl.d/msample/" UUID_B, "\"label\": \"second\""));
 	vt_expect_eq(MDEVCTL_RUN(out, "start", "-u", UUID_B), 0);
-	vt_expect(read_str(PARENT_DIR "/" UUID_B "/label", buf, sizeof(buf)));
+	vt_expect(vt_read_str(PARENT_DIR "/" UUID_B "/label", buf, sizeof(buf)) >= 0);
 	vt_expect(!strcmp(buf, "second\n"));
 	vt_expect_eq(MDEVCTL_RUN(out, "list", "--dumpjson", "-u", UUID_B), 0);
 	vt_expect(strstr(out, "\"msample-2\"") && strstr(out, "\"second\""));
@@ -464,13 +435,13 @@ static void test_matrix_lifecycle(void)
 
 	vt_expect_eq(MDEVCTL_RUN(out, "start", "-u", UUID_M), 0);
 	vt_expect(exists("/sys/bus/mdev/devices/" UUID_M));
-	vt_expect(read_str(MATRIX_DIR "/" UUID_M "/matrix", buf, sizeof(buf)));
+	vt_expect(vt_read_str(MATRIX_DIR "/" UUID_M "/matrix", buf, sizeof(buf)) >= 0);
 	vt_expect(!strcmp(buf, "04.0007\n04.0008\n05.0007\n05.0008\n"));
-	vt_expect(read_str(MATRIX_DIR "/" UUID_M "/guest_matrix", buf, sizeof(buf)));
+	vt_expect(vt_read_str(MATRIX_DIR "/" UUID_M "/guest_matrix", buf, sizeof(buf)) >= 0);
 	vt_expect(!strcmp(buf, "04.0007\n04.0008\n05.0007\n05.0008\n"));
-	vt_expect(read_str(MATRIX_DIR "/" UUID_M "/control_domains", buf, sizeof(buf)));
+	vt_expect(vt_read_str(MATRIX_DIR "/" UUID_M "/control_domains", buf, sizeof(buf)) >= 0);
 	vt_expect(!strcmp(buf, "000b\n"));
-	vt_expect(read_str("/sys/devices/ap/card05/05.0008/status", buf, sizeof(buf)));
+	vt_expect(vt_read_str("/sys/devices/ap/card05/05.0008/status", buf, sizeof(buf)) >= 0);
 	vt_expect(!strcmp(buf, "assigned\n"));
 	vt_expect_eq(MDEVCTL_RUN(out, "list"), 0);
 	vt_expect(strstr(out, UUID_M " matrix vfio_ap-passthrough manual (defined)") != NULL);
@@ -478,19 +449,19 @@ static void test_matrix_lifecycle(void)
 	vt_expect(strstr(out, "\"assign_adapter\": \"4\"") &&
 		  strstr(out, "\"mdev_type\": \"vfio_ap-passthrough\""));
 	/* the running matrix belongs to it: another mdev cannot take 04.0007 */
-	vt_expect_eq(write_str(MATRIX_DIR "/mdev_supported_types/vfio_ap-passthrough/create",
+	vt_expect_eq(vt_write_str(MATRIX_DIR "/mdev_supported_types/vfio_ap-passthrough/create",
 			       UUID_N), 36);
-	vt_expect_eq(write_str(MATRIX_DIR "/" UUID_N "/assign_domain", "7"), 1);
-	vt_expect_eq(write_str(MATRIX_DIR "/" UUID_N "/assign_adapter", "4"), -EADDRINUSE);
+	vt_expect_eq(vt_write_str(MATRIX_DIR "/" UUID_N "/assign_domain", "7"), 1);
+	vt_expect_eq(vt_write_str(MATRIX_DIR "/" UUID_N "/assign_adapter", "4"), -EADDRINUSE);
 	vt_expect_eq(MDEVCTL_RUN(out, "stop", "-u", UUID_N), 0);
 
 	vt_expect_eq(MDEVCTL_RUN(out, "stop", "-u", UUID_M), 0);
 	vt_expect(!exists(MATRIX_DIR "/" UUID_M));
-	vt_expect(read_str("/sys/devices/ap/card05/05.0008/status", buf, sizeof(buf)));
+	vt_expect(vt_read_str("/sys/devices/ap/card05/05.0008/status", buf, sizeof(buf)) >= 0);
 	vt_expect(!strcmp(buf, "unassigned\n"));
 	/* defined still, and it starts again the same */
 	vt_expect_eq(MDEVCTL_RUN(out, "start", "-u", UUID_M), 0);
-	vt_expect(read_str(MATRIX_DIR "/" UUID_M "/matrix", buf, sizeof(buf)));
+	vt_expect(vt_read_str(MATRIX_DIR "/" UUID_M "/matrix", buf, sizeof(buf)) >= 0);
 	vt_expect(!strcmp(buf, "04.0007\n04.0008\n05.0007\n05.0008\n"));
 	vt_expect_eq(MDEVCTL_RUN(out, "stop", "-u", UUID_M), 0);
 	vt_expect_eq(MDEVCTL_RUN(out, "undefine", "-u", UUID_M), 0);

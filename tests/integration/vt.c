@@ -146,6 +146,57 @@ int vt_main(int argc, char **argv, const struct vt_case *cases, unsigned int n)
 	return failed ? 1 : 0;
 }
 
+#define VT_HOST_PREFIX "/tmp/uvfio-vt-host-"
+
+int vt_main_host(int argc, char **argv, const struct vt_case *cases, unsigned int n,
+		 const char *host_json)
+{
+	char config[] = VT_HOST_PREFIX "XXXXXX";
+	const char *given = getenv("VT_UVFIO_CONFIG");
+
+	if (!getenv("VT_UNDER_UVFIO")) {
+		ssize_t len = (ssize_t)strlen(host_json);
+		int fd = mkstemp(config);
+
+		if (fd < 0 || write(fd, host_json, (size_t)len) != len) {
+			printf("1..1\nnot ok 1 - config %s: %s\n", config, strerror(errno));
+			return 1;
+		}
+		close(fd);
+		setenv("VT_UVFIO_CONFIG", config, 1);
+	} else if (given && !strncmp(given, VT_HOST_PREFIX, strlen(VT_HOST_PREFIX))) {
+		unlink(given);	/* the host has read it by now */
+	}
+	return vt_main(argc, argv, cases, n);
+}
+
+int vt_write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return (int)n;
+}
+
+int vt_read_str(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -errno : read(fd, buf, size - 1);
+
+	if (n < 0 && fd >= 0)
+		n = -errno;
+	if (fd >= 0)
+		close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return (int)n;
+}
+
 /* ---- VFIO ------------------------------------------------------------------ */
 
 int vt_group_of(const char *bdf)

@@ -62,6 +62,16 @@ struct vt_case {
  * $VT_UVFIO_CONFIG set, the private host is made from that topology file. */
 int vt_main(int argc, char **argv, const struct vt_case *cases, unsigned int n);
 
+/* vt_main on a private host made from the topology text host_json. */
+int vt_main_host(int argc, char **argv, const struct vt_case *cases, unsigned int n,
+		 const char *host_json);
+
+/* A sysfs store as echo does it: write() of s; the bytes written or -errno. */
+int vt_write_str(const char *path, const char *s);
+/* A read as cat does it, into buf (always NUL-terminated, "" on failure):
+ * the bytes read or -errno. */
+int vt_read_str(const char *path, char *buf, size_t size);
+
 /* In a sanitizer build, make a child about to exec an uninstrumented real
  * program (QEMU, dpdk-test) load the ASan runtime the shim needs first. */
 void vt_sanitizer_env(void);
