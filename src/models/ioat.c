@@ -556,10 +556,12 @@ static void chan_halt(struct ioat_chan *c, uint32_t err)
 
 	c->st->status = IOAT_CHANSTS_HALTED;
 	chan_raise_chanerr(c, err);
-	publish_status(c);
+	/* CHANERR is complete before CHANSTS says HALTED: a driver that saw
+	 * the halt reads every error it will get, the write-back's too. */
 	if ((ctrl & IOAT_CHANCTRL_ERR_COMPLETION_EN) && !(err & IOAT_CHANERR_COMPLETION_ADDR) &&
 	    write_completion(c, c->st->completed | IOAT_CHANSTS_HALTED))
 		chan_raise_chanerr(c, IOAT_CHANERR_COMPLETION_ADDR);
+	publish_status(c);
 	if (ctrl & IOAT_CHANCTRL_ERR_INT_EN)
 		chan_interrupt(c);
 }
