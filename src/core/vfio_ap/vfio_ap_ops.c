@@ -150,10 +150,17 @@ static void unlink_apqn(struct ap_matrix_mdev *matrix_mdev, unsigned long apid,
 		return;
 	vfio_ap_unlink_queue_fr_mdev(q);
 	if (test_bit_inv((unsigned int)apid, matrix_mdev->shadow_apcb.apm) &&
-	    test_bit_inv((unsigned int)apqi, matrix_mdev->shadow_apcb.aqm))
+	    test_bit_inv((unsigned int)apqi, matrix_mdev->shadow_apcb.aqm)) {
 		list_add_tail(&q->reset_qnode, qlist);
-	else
-		q->matrix_mdev = NULL;
+		return;
+	}
+	/*
+	 * Out of the guest without a reset (a configuration change took it
+	 * out of the shadow): give back its ISC and NIB pin while the mdev
+	 * is still known, or nothing could later.
+	 */
+	vfio_ap_free_aqic_resources(q);
+	q->matrix_mdev = NULL;
 }
 
 /*
