@@ -112,6 +112,10 @@ static void test_new_id_remove_id(void **state)
 	assert_int_equal(store(h, VFIO "/remove_id", "7576 0002"), -ENODEV);
 	assert_int_equal(store(h, VFIO "/remove_id", "7576 0001"), 9);
 	assert_int_equal(store(h, VFIO "/remove_id", "7576 0001"), -ENODEV);
+	/* what remove_id leaves out matches anything */
+	assert_int_equal(store(h, VFIO "/new_id", "7576 0001 7576 0001"), 19);
+	assert_int_equal(store(h, VFIO "/remove_id", "7576 0001 7576 0002"), -ENODEV);
+	assert_int_equal(store(h, VFIO "/remove_id", "7576 0001"), 9);
 	/* without the id, bind matches nothing again */
 	assert_int_equal(store(h, VFIO "/unbind", BDF), strlen(BDF));
 	assert_int_equal(store(h, VFIO "/bind", BDF), -ENODEV);

@@ -40,7 +40,11 @@
 #include "../sysfs/sysfs.h"
 #include "../base/log.h"
 
-/* Largest VM id: the kernel names debugfs directories by fd number. */
+/*
+ * Largest VM id.  The kernel names a VM's debugfs directory <pid>-<fd>;
+ * here it is <pid>-<id>, a host-wide id, since the core cannot know the
+ * number the client's fd table gave the VM file.
+ */
 #define KVM_VM_ID_MAX	0x7fffffffu
 
 static const struct uvf_file_ops kvm_vm_fops;

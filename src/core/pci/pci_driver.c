@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pci.h"
+#include "../base/compiler.h"
 #include "../host/host.h"
 #include "../host/device.h"
 #include "../sysfs/sysfs.h"
@@ -218,16 +219,15 @@ static void pci_driver_attach(struct pci_driver_files *df)
 static int pci_id_parse(const char *buf, size_t len, struct pci_id *id, unsigned long *data,
 			int *fields)
 {
-	char tmp[128];
+	char *tmp = strndup(buf, len);	/* a store is at most a page */
 
-	if (len >= sizeof(tmp))
-		return -EINVAL;
-	memcpy(tmp, buf, len);
-	tmp[len] = '\0';
+	if (!tmp)
+		return -ENOMEM;
 	*id = (struct pci_id){ .subvendor = PCI_ANY_ID, .subdevice = PCI_ANY_ID };
 	*data = 0;
 	*fields = sscanf(tmp, "%x %x %x %x %x %x %lx", &id->vendor, &id->device, &id->subvendor,
 			 &id->subdevice, &id->class, &id->class_mask, data);
+	free(tmp);
 	return *fields < 2 ? -EINVAL : 0;
 }
 
@@ -282,11 +282,12 @@ static ssize_t remove_id_store(struct sysfs_node *attr, const char *buf, size_t 
 		return ret;
 	ret = -ENODEV;
 	uvf_mutex_lock(&ph->lock);
+	/* remove_id_store: what is not given matches anything (class through its mask) */
 	list_for_each_entry_safe(id, tmp, &df->dynids, link) {
 		if (id->vendor == parsed.vendor && id->device == parsed.device &&
-		    id->subvendor == parsed.subvendor && id->subdevice == parsed.subdevice &&
-		    (fields < 6 || (id->class == parsed.class &&
-				    id->class_mask == parsed.class_mask))) {
+		    (parsed.subvendor == PCI_ANY_ID || id->subvendor == parsed.subvendor) &&
+		    (parsed.subdevice == PCI_ANY_ID || id->subdevice == parsed.subdevice) &&
+		    !((id->class ^ parsed.class) & parsed.class_mask)) {
 			list_del_init(&id->link);
 			free(id);
 			ret = 0;
@@ -301,6 +302,11 @@ static const struct sysfs_attr_ops bind_ops = { .store = bind_store };
 static const struct sysfs_attr_ops unbind_ops = { .store = unbind_store };
 static const struct sysfs_attr_ops new_id_ops = { .store = new_id_store };
 static const struct sysfs_attr_ops remove_id_ops = { .store = remove_id_store };
+
+static const struct { const char *name; const struct sysfs_attr_ops *ops; } driver_files[] = {
+	{ "bind", &bind_ops }, { "unbind", &unbind_ops },
+	{ "new_id", &new_id_ops }, { "remove_id", &remove_id_ops },
+};
 
 /* ---- drivers_probe ------------------------------------------------------------------ */
 
@@ -338,6 +344,7 @@ static struct pci_driver_files *pci_driver_files_find(struct pci_host *ph,
 int pci_driver_files_add(struct uvf_host *h, const struct uvf_driver *drv)
 {
 	struct pci_host *ph = h->pci;
+	struct sysfs_node *attrs[ARRAY_SIZE(driver_files)];
 	struct pci_driver_files *df;
 	char path[96];
 
@@ -352,10 +359,17 @@ int pci_driver_files_add(struct uvf_host *h, const struct uvf_driver *drv)
 	list_init(&df->ids);
 	snprintf(path, sizeof(path), "bus/pci/drivers/%s", drv->name);
 	df->dir = sysfs_mkdir_p(sysfs_root(h->sysfs), path);
-	if (!df->dir || !sysfs_add_attr(df->dir, "bind", 0200, &bind_ops, df) ||
-	    !sysfs_add_attr(df->dir, "unbind", 0200, &unbind_ops, df) ||
-	    !sysfs_add_attr(df->dir, "new_id", 0200, &new_id_ops, df) ||
-	    !sysfs_add_attr(df->dir, "remove_id", 0200, &remove_id_ops, df)) {
+	for (size_t i = 0; df->dir && i < ARRAY_SIZE(driver_files); i++) {
+		attrs[i] = sysfs_add_attr(df->dir, driver_files[i].name, 0200, driver_files[i].ops,
+					  df);
+		if (attrs[i])
+			continue;
+		/* no file may outlive df */
+		while (i--)
+			sysfs_remove(attrs[i]);
+		df->dir = NULL;
+	}
+	if (!df->dir) {
 		free(df);
 		return -ENOMEM;
 	}
