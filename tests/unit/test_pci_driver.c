@@ -155,6 +155,7 @@ static void test_kernel_driver_ids(void **state)
 
 struct unbind_job {
 	struct uvf_host *h;
+	const char *file;		/* VFIO "/unbind" or "/bind" */
 	ssize_t ret;
 	bool done;
 	pthread_mutex_t lock;
@@ -163,7 +164,7 @@ struct unbind_job {
 static void *unbind_thread(void *arg)
 {
 	struct unbind_job *j = arg;
-	ssize_t r = store(j->h, VFIO "/unbind", BDF);
+	ssize_t r = store(j->h, j->file, BDF);
 
 	pthread_mutex_lock(&j->lock);
 	j->ret = r;
@@ -188,7 +189,9 @@ static void test_unbind_waits_for_user(void **state)
 	struct uvf_proc *p = proc_new_root(h);
 	struct pci_open o = pci_open_device(p, 3, BDF);
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	struct unbind_job j = { .h = h, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct unbind_job j = { .h = h, .file = VFIO "/unbind", .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct unbind_job k = { .h = h, .file = VFIO "/bind", .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t t2;
 	uint8_t buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
 	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
 	pthread_t t;
@@ -206,9 +209,18 @@ static void test_unbind_waits_for_user(void **state)
 	assert_true(n >= 1);
 	assert_false(job_done(&j));
 	assert_string_equal(driver_of(h, BDF), "vfio-pci");
+	/* a bind meanwhile takes its turn after the unbind (device_lock) */
+	assert_int_equal(store(h, "/bus/pci/devices/" BDF "/driver_override", "vfio-pci"), 8);
+	assert_int_equal(pthread_create(&t2, NULL, unbind_thread, &k), 0);
+	nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
+	assert_false(job_done(&k));
 	proc_close(p, o.dfd);
 	pthread_join(t, NULL);
+	pthread_join(t2, NULL);
 	assert_int_equal(j.ret, strlen(BDF));
+	assert_int_equal(k.ret, strlen(BDF));
+	assert_string_equal(driver_of(h, BDF), "vfio-pci");
+	assert_int_equal(store(h, VFIO "/unbind", BDF), strlen(BDF));
 	assert_string_equal(driver_of(h, BDF), "");
 	close(efd);
 	proc_free(p);

@@ -17,10 +17,13 @@
  *
  * An unbind calls the driver's remove, which for vfio-pci waits until the
  * device's users are gone (signalling its REQ interrupt meanwhile), as the
- * kernel's does: the store blocks.  Only that device is marked busy then.
+ * kernel's does: the store blocks.  Stores on one device take turns, as
+ * under the kernel's device_lock: a bind waiting behind an unbind then
+ * binds, and one behind a bind finds the device bound (EBUSY).
  *
  * Locking: pci_host->lock (a leaf) guards the id lists and the devices'
- * 'binding' marks; no driver probe or remove runs under it.
+ * 'binding' marks, and with them the bound driver as these stores see it;
+ * no driver probe or remove runs under it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,6 +56,7 @@ struct pci_driver_files {
 struct pci_host {
 	struct uvf_host *host;
 	struct uvf_mutex lock;
+	pthread_cond_t binding_done;	/* a device's mark went */
 	struct list_head drivers;
 	struct list_head binding;	/* devices in a bind/unbind store (struct pci_binding) */
 };
@@ -100,24 +104,32 @@ static bool pci_driver_matches(const struct pci_driver_files *df, struct pci_dev
 
 /* ---- binding ----------------------------------------------------------------------- */
 
-/* Mark dev as in a bind/unbind store: false if another one has it. */
-static bool pci_binding_begin(struct pci_host *ph, struct uvf_device *dev,
-			      struct pci_binding *b)
+static bool pci_binding_busy(struct pci_host *ph, const struct uvf_device *dev)
 {
 	struct pci_binding *o;
 
 	list_for_each_entry(o, &ph->binding, link)
 		if (o->dev == dev)
-			return false;
+			return true;
+	return false;
+}
+
+/* device_lock(): mark dev as in a bind/unbind store, waiting for another
+ * store's turn to end.  ph->lock held (dropped while waiting). */
+static void pci_binding_begin(struct pci_host *ph, struct uvf_device *dev,
+			      struct pci_binding *b)
+{
+	while (pci_binding_busy(ph, dev))
+		pthread_cond_wait(&ph->binding_done, &ph->lock.m);
 	b->dev = dev;
 	list_add(&b->link, &ph->binding);
-	return true;
 }
 
 static void pci_binding_end(struct pci_host *ph, struct pci_binding *b)
 {
 	uvf_mutex_lock(&ph->lock);
 	list_del_init(&b->link);
+	pthread_cond_broadcast(&ph->binding_done);
 	uvf_mutex_unlock(&ph->lock);
 }
 
@@ -147,12 +159,9 @@ static int pci_attach(struct pci_driver_files *df, struct uvf_device *dev, bool 
 		uvf_mutex_unlock(&ph->lock);
 		return -ENODEV;
 	}
-	if (dev->driver || !pci_binding_begin(ph, dev, &b)) {
-		uvf_mutex_unlock(&ph->lock);
-		return -EBUSY;
-	}
+	pci_binding_begin(ph, dev, &b);
 	uvf_mutex_unlock(&ph->lock);
-	ret = device_bind_driver(dev, df->drv);
+	ret = dev->driver ? -EBUSY : device_bind_driver(dev, df->drv);
 	pci_binding_end(ph, &b);
 	return ret;
 }
@@ -172,18 +181,19 @@ static ssize_t unbind_store(struct sysfs_node *attr, const char *buf, size_t len
 	struct pci_host *ph = df->ph;
 	struct uvf_device *dev = pci_store_device(ph->host, buf, len);
 	struct pci_binding b;
+	int ret;
 
 	if (!dev)
 		return -ENODEV;
 	uvf_mutex_lock(&ph->lock);
-	if (dev->driver != df->drv || !pci_binding_begin(ph, dev, &b)) {
-		uvf_mutex_unlock(&ph->lock);
-		return -ENODEV;
-	}
+	pci_binding_begin(ph, dev, &b);
 	uvf_mutex_unlock(&ph->lock);
-	device_unbind_driver(dev);
+	/* unbind_store: a device not bound to this driver is ENODEV */
+	ret = dev->driver == df->drv ? 0 : -ENODEV;
+	if (!ret)
+		device_unbind_driver(dev);
 	pci_binding_end(ph, &b);
-	return (ssize_t)len;
+	return ret ? ret : (ssize_t)len;
 }
 
 /* driver_attach(): every unbound device the driver now matches. */
@@ -321,7 +331,7 @@ static ssize_t drivers_probe_store(struct sysfs_node *attr, const char *buf, siz
 		return -ENODEV;
 	/* The list only grows, and entries live as long as the host. */
 	list_for_each_entry(df, &ph->drivers, link)
-		if (!dev->driver && !pci_attach(df, dev, true))
+		if (!pci_attach(df, dev, true))
 			break;
 	return (ssize_t)len;
 }
@@ -405,6 +415,7 @@ int pci_driver_core_init(struct uvf_host *h)
 		return -ENOMEM;
 	ph->host = h;
 	uvf_mutex_init(&ph->lock);
+	pthread_cond_init(&ph->binding_done, NULL);
 	list_init(&ph->drivers);
 	list_init(&ph->binding);
 	h->pci = ph;
@@ -434,6 +445,7 @@ void pci_driver_core_exit(struct uvf_host *h)
 		pci_ids_free(&df->ids);
 		free(df);
 	}
+	pthread_cond_destroy(&ph->binding_done);
 	uvf_mutex_destroy(&ph->lock);
 	free(ph);
 	h->pci = NULL;
