@@ -51,7 +51,11 @@ find_tarball() {
 		echo "$cache/linux-source-$version.tar.xz"; return
 	fi
 	mkdir -p "$cache"
-	(cd "$cache" && apt-get download -q linux-source-$version >&2) || return 1
+	# Package lists may be missing or stale on a machine that had nothing
+	# to install: refresh them once (as root) and try again.
+	(cd "$cache" && apt-get download -q linux-source-$version >&2) ||
+		{ [ "$(id -u)" = 0 ] && apt-get update -q >&2 &&
+		  (cd "$cache" && apt-get download -q linux-source-$version >&2); } || return 1
 	deb=$(ls -t "$cache"/linux-source-${version}_*.deb 2>/dev/null | head -1)
 	[ -n "$deb" ] || return 1
 	dpkg-deb --fsys-tarfile "$deb" |
