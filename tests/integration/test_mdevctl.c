@@ -96,20 +96,6 @@ static unsigned int available(const char *type)
 	return vt_read_str(path, buf, sizeof(buf)) >= 0 ? (unsigned int)atoi(buf) : ~0u;
 }
 
-static bool dir_has(const char *dir, const char *name)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	bool found = false;
-
-	if (!d)
-		return false;
-	while ((e = readdir(d)))
-		found |= !strcmp(e->d_name, name);
-	closedir(d);
-	return found;
-}
-
 static int sysfs_create(const char *type, const char *uuid)
 {
 	char path[256];
@@ -239,9 +225,9 @@ static void test_sysfs(void)
 {
 	char buf[PATH_MAX];
 
-	vt_expect(dir_has("/sys/class/mdev_bus", "msample"));
+	vt_expect(vt_dir_has("/sys/class/mdev_bus", "msample"));
 	vt_expect(exists("/sys/bus/mdev/devices"));
-	vt_expect(!dir_has("/sys/bus/mdev/devices", UUID_A));
+	vt_expect(!vt_dir_has("/sys/bus/mdev/devices", UUID_A));
 	vt_require(realpath("/sys/class/mdev_bus/msample", buf));
 	vt_expect(!strcmp(buf, PARENT_DIR));
 	vt_expect(file_has(TYPES "/msample-1/device_api", "vfio-msample\n"));
@@ -290,7 +276,7 @@ static void test_define_start_stop_undefine(void)
 	vt_expect_eq(MDEVCTL_RUN(out, "start", "-u", UUID_A), 0);
 	vt_expect(exists("/sys/bus/mdev/devices/" UUID_A));
 	vt_expect(exists(PARENT_DIR "/" UUID_A "/iommu_group"));
-	vt_expect(dir_has(TYPES "/msample-1/devices", UUID_A));
+	vt_expect(vt_dir_has(TYPES "/msample-1/devices", UUID_A));
 	vt_expect_eq(available("msample-1"), 7);
 	vt_expect_eq(MDEVCTL_RUN(out, "list"), 0);
 	vt_expect(strstr(out, UUID_A " msample msample-1 manual (defined)") != NULL);
@@ -392,7 +378,7 @@ static void test_matrix_types(void)
 		"    Name: VFIO AP Passthrough Device\n";
 	char out[4096];
 
-	vt_expect(dir_has("/sys/class/mdev_bus", "matrix"));
+	vt_expect(vt_dir_has("/sys/class/mdev_bus", "matrix"));
 	vt_expect_eq(MDEVCTL_RUN(out, "types"), 0);
 	if (!strstr(out, want) || (strstr(out, want) != out && strstr(out, want)[-1] != '\n'))
 		vt_fail(__FILE__, __LINE__, "mdevctl types said:\n%s", out);
@@ -516,7 +502,7 @@ static void test_remove_waits_for_user(void)
 	usleep(200000);
 	vt_expect(still_running(remover));
 	/* Half removed, as the kernel's device_del before it waits. */
-	vt_expect(!dir_has("/sys/bus/mdev/devices", UUID_A));
+	vt_expect(!vt_dir_has("/sys/bus/mdev/devices", UUID_A));
 	vt_expect(exists(PARENT_DIR "/" UUID_A));
 	vt_expect_eq(MDEVCTL_RUN(out, "list"), 0);
 	vt_expect(!strstr(out, UUID_A));

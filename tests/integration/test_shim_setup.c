@@ -42,20 +42,6 @@ static void test_container(void)
 	vt_expect_ok(close(c));
 }
 
-static bool dir_has(const char *dir, const char *name)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	bool found = false;
-
-	if (!d)
-		return false;
-	while ((e = readdir(d)))
-		found |= !strcmp(e->d_name, name);
-	closedir(d);
-	return found;
-}
-
 static void test_nodes_and_sysfs(void)
 {
 	char buf[PATH_MAX], path[128];
@@ -73,11 +59,11 @@ static void test_nodes_and_sysfs(void)
 	vt_expect_ok(access("/dev/vfio/vfio", R_OK | W_OK));
 	vt_expect_errno(stat("/dev/vfio/99", &st), ENOENT);
 	vt_expect_errno(open("/dev/vfio/99", O_RDWR), ENOENT);
-	vt_expect(dir_has("/dev/vfio", "vfio"));
-	vt_expect(dir_has("/dev/vfio", "3"));
-	vt_expect(dir_has("/dev/vfio", "6"));
-	vt_expect(dir_has("/sys/bus/pci/devices", VT_BDF));
-	vt_expect(dir_has("/sys/kernel/iommu_groups", "3"));
+	vt_expect(vt_dir_has("/dev/vfio", "vfio"));
+	vt_expect(vt_dir_has("/dev/vfio", "3"));
+	vt_expect(vt_dir_has("/dev/vfio", "6"));
+	vt_expect(vt_dir_has("/sys/bus/pci/devices", VT_BDF));
+	vt_expect(vt_dir_has("/sys/kernel/iommu_groups", "3"));
 
 	/* sysfs is sysfs to whoever checks (udev, systemd). */
 	{
@@ -316,34 +302,20 @@ static void test_fd_semantics(void)
 	vt_expect_errno(close(c), EBADF);
 }
 
-/* Does a listing of dir name 'entry'? */
-static bool dir_lists(const char *dir, const char *entry)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	bool found = false;
-
-	while (d && (e = readdir(d)))
-		found |= !strcmp(e->d_name, entry);
-	if (d)
-		closedir(d);
-	return found;
-}
-
 /* Tools list /sys/module to see what is loaded, /dev to see what exists. */
 static void test_parent_listings(void)
 {
-	vt_expect(dir_lists("/sys/module", "vfio_pci"));
-	vt_expect(dir_lists("/sys/module/", "vfio_iommu_type1"));
-	vt_expect(dir_lists("/dev", "vfio"));
-	vt_expect(dir_lists("/dev", "iommu"));
+	vt_expect(vt_dir_has("/sys/module", "vfio_pci"));
+	vt_expect(vt_dir_has("/sys/module/", "vfio_iommu_type1"));
+	vt_expect(vt_dir_has("/dev", "vfio"));
+	vt_expect(vt_dir_has("/dev", "iommu"));
 	/* the machine's own entries stay */
-	vt_expect(dir_lists("/dev", "null"));
-	vt_expect(dir_lists("/sys/module", "."));
-	vt_expect(dir_lists("/sys/bus", "pci"));
+	vt_expect(vt_dir_has("/dev", "null"));
+	vt_expect(vt_dir_has("/sys/module", "."));
+	vt_expect(vt_dir_has("/sys/bus", "pci"));
 	/* a served tree itself is the host's */
-	vt_expect(dir_lists("/sys/bus/pci/devices", VT_BDF));
-	vt_expect(!dir_lists("/sys/module/vfio_pci", "vfio_pci"));
+	vt_expect(vt_dir_has("/sys/bus/pci/devices", VT_BDF));
+	vt_expect(!vt_dir_has("/sys/module/vfio_pci", "vfio_pci"));
 }
 
 int main(int argc, char **argv)

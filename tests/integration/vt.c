@@ -3,6 +3,7 @@
  * The shim's integration-test support: TAP, one process per case, running
  * under `uvfio run`, and the VFIO steps every case repeats.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -182,6 +183,19 @@ int vt_write_str(const char *path, const char *s)
 		n = -errno;
 	close(fd);
 	return (int)n;
+}
+
+bool vt_dir_has(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	while (d && (e = readdir(d)))
+		found |= !strcmp(e->d_name, name);
+	if (d)
+		closedir(d);
+	return found;
 }
 
 int vt_read_str(const char *path, char *buf, size_t size)

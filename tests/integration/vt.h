@@ -72,6 +72,9 @@ int vt_write_str(const char *path, const char *s);
  * the bytes read or -errno. */
 int vt_read_str(const char *path, char *buf, size_t size);
 
+/* Does a listing of dir (opendir/readdir, as ls) name 'name'? */
+bool vt_dir_has(const char *dir, const char *name);
+
 /* In a sanitizer build, make a child about to exec an uninstrumented real
  * program (QEMU, dpdk-test) load the ASan runtime the shim needs first. */
 void vt_sanitizer_env(void);
