@@ -120,9 +120,12 @@ static int path_match(const char *abs)
 /* Under /proc only fail-nth files are served: never the shim's own /proc/self/mem. */
 static bool path_proc_candidate(const char *abs)
 {
-	size_t len = strlen(abs);
+	size_t len;
 
-	return path_under(abs, "/proc", 5) && len > 9 && !strcmp(abs + len - 9, "/fail-nth");
+	if (!path_under(abs, "/proc", 5))
+		return false;	/* every open asks: the common answer first */
+	len = strlen(abs);
+	return len > 9 && !strcmp(abs + len - 9, "/fail-nth");
 }
 
 static bool path_maybe_served(const char *abs)
